@@ -129,7 +129,7 @@ def normalize_word(raw: str) -> str:
     return token_normalize(word)
 
 
-def _nfc_with_offsets(text: str) -> Tuple[str, List[int], List[int]]:
+def nfc_with_offsets(text: str) -> Tuple[str, List[int], List[int]]:
     """NFC-normalize text, remembering for each output character the span of the
     original characters it came from (NFD input shrinks under NFC)."""
     out: List[str] = []
@@ -151,7 +151,7 @@ def _nfc_with_offsets(text: str) -> Tuple[str, List[int], List[int]]:
 
 def pieces(text: str) -> List[Piece]:
     """Split a message into pieces with spans in the ORIGINAL text and normal forms."""
-    nfc, starts, ends = _nfc_with_offsets(text)
+    nfc, starts, ends = nfc_with_offsets(text)
     result = []
     for match in _PIECE.finditer(nfc):
         start, end = starts[match.start()], ends[match.end() - 1]

@@ -1,0 +1,203 @@
+"""Measure the NLU: intent accuracy (overall, per register), macro-F1, risk recall.
+
+Usage (in the Rasa environment, repository root on PYTHONPATH):
+    python -m nlu.evaluate [--model models/hotline.tar.gz] [--folds 5] [--json report.json]
+
+Two measurements:
+- held-out: the trained model on `nlu/data/heldout/*.jsonl` (written apart from the
+  training data; fields text, intent, register, risk): intent accuracy and macro-F1,
+  accuracy per register, recall of `high` risk and the share of other messages wrongly
+  marked `high`, and the worst confusions;
+- cross-validation (`--folds N`): the training data split in N stratified folds; each
+  fold's model is trained (with augmentation) on the other folds and tested on the
+  fold's original sentences.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+from nlu.paths import BOT_DIR, HELDOUT_DIR
+from nlu.predict import find_model, load_agent, parse_texts
+
+REGISTERS = ("acc", "noacc", "teen")
+
+
+@dataclass
+class Case:
+    """One labelled message."""
+
+    text: str
+    intent: str
+    register: str
+    risk: Optional[str] = None
+
+
+@dataclass
+class Report:
+    """Figures of one evaluation run."""
+
+    name: str
+    total: int = 0
+    accuracy: float = 0.0
+    macro_f1: float = 0.0
+    by_register: Dict[str, float] = field(default_factory=dict)
+    high_recall: Optional[float] = None
+    false_high_rate: Optional[float] = None
+    high_missed: List[str] = field(default_factory=list)
+    false_high: List[str] = field(default_factory=list)
+    confusions: List[List] = field(default_factory=list)
+
+
+def load_heldout(directory: Path = HELDOUT_DIR) -> List[Case]:
+    """All held-out cases; a malformed line stops with its file and line number."""
+    cases = []
+    for path in sorted(directory.glob("*.jsonl")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                cases.append(Case(row["text"], row["intent"], row["register"], row.get("risk")))
+            except (json.JSONDecodeError, KeyError) as error:
+                raise SystemExit(f"{path.name}:{number}: bad held-out line ({error})") from None
+    return cases
+
+
+def score(name: str, cases: Sequence[Case], predictions: Sequence[Dict]) -> Report:
+    """Compare predictions with the labels."""
+    from sklearn.metrics import f1_score
+
+    gold = [c.intent for c in cases]
+    predicted = [p["intent"] for p in predictions]
+    correct = [g == p for g, p in zip(gold, predicted)]
+    report = Report(name, total=len(cases))
+    report.accuracy = sum(correct) / len(cases)
+    report.macro_f1 = float(
+        f1_score(gold, predicted, labels=sorted(set(gold)), average="macro", zero_division=0)
+    )
+    per_register: Dict[str, List[bool]] = defaultdict(list)
+    for case, ok in zip(cases, correct):
+        per_register[case.register].append(ok)
+    report.by_register = {r: sum(v) / len(v) for r, v in sorted(per_register.items())}
+    confusions = Counter((g, p) for g, p in zip(gold, predicted) if g != p)
+    report.confusions = [[g, p, n] for (g, p), n in confusions.most_common(12)]
+    _score_risk(report, cases, predictions)
+    return report
+
+
+def _score_risk(report: Report, cases: Sequence[Case], predictions: Sequence[Dict]) -> None:
+    labelled = [(c, p) for c, p in zip(cases, predictions) if c.risk]
+    high = [(c, p) for c, p in labelled if c.risk == "high"]
+    other = [(c, p) for c, p in labelled if c.risk != "high"]
+    if high:
+        report.high_missed = [c.text for c, p in high if p["risk"] != "high"]
+        report.high_recall = 1 - len(report.high_missed) / len(high)
+    if other:
+        report.false_high = [c.text for c, p in other if p["risk"] == "high"]
+        report.false_high_rate = len(report.false_high) / len(other)
+
+
+def evaluate_heldout(model: Path) -> Report:
+    cases = load_heldout()
+    agent = load_agent(model)
+    predictions = asyncio.run(parse_texts(agent, [c.text for c in cases]))
+    return score("held-out", cases, predictions)
+
+
+def _register_of(message) -> str:
+    return ((message.get("metadata") or {}).get("intent") or {}).get("register", "acc")
+
+
+def evaluate_cross_validation(folds: int) -> Report:
+    """Stratified N-fold cross-validation with the production config."""
+    from rasa.model_training import train_nlu
+    from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLWriter
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    from nlu.augment import augment
+    from nlu.train import load_training_data
+
+    examples = load_training_data().intent_examples
+    by_intent: Dict[str, List] = defaultdict(list)
+    for message in examples:
+        by_intent[message.get("intent")].append(message)
+    cases: List[Case] = []
+    predictions: List[Dict] = []
+    for fold in range(folds):
+        train_part, test_part = [], []
+        for messages in by_intent.values():
+            for i, message in enumerate(messages):
+                (test_part if i % folds == fold else train_part).append(message)
+        with tempfile.TemporaryDirectory() as tmp:
+            data_file = Path(tmp) / "nlu.yml"
+            data_file.write_text(
+                RasaYAMLWriter().dumps(augment(TrainingData(training_examples=train_part))),
+                encoding="utf-8",
+            )
+            model = train_nlu(
+                str(BOT_DIR / "config.yml"), str(data_file), tmp, fixed_model_name=f"fold{fold}"
+            )
+            agent = load_agent(Path(model))
+            fold_cases = [Case(m.get("text"), m.get("intent"), _register_of(m)) for m in test_part]
+            predictions += asyncio.run(parse_texts(agent, [c.text for c in fold_cases]))
+            cases += fold_cases
+        print(f"[cv] fold {fold + 1}/{folds} done", file=sys.stderr, flush=True)
+    return score(f"{folds}-fold cross-validation", cases, predictions)
+
+
+def format_report(report: Report) -> str:
+    lines = [
+        f"== {report.name}: {report.total} messages",
+        f"intent accuracy   {report.accuracy:6.1%}    macro-F1 {report.macro_f1:.3f}",
+        "by register       "
+        + "   ".join(f"{r} {report.by_register.get(r, float('nan')):6.1%}" for r in REGISTERS),
+    ]
+    if report.high_recall is not None:
+        lines.append(f"high-risk recall  {report.high_recall:6.1%}    missed: {len(report.high_missed)}")
+    if report.false_high_rate is not None:
+        lines.append(
+            f"false high        {report.false_high_rate:6.1%}    ({len(report.false_high)} messages)"
+        )
+    if report.confusions:
+        lines.append("worst confusions (expected -> predicted: count)")
+        lines += [f"  {g} -> {p}: {n}" for g, p, n in report.confusions]
+    for text in report.high_missed:
+        lines.append(f"  MISSED HIGH: {text}")
+    for text in report.false_high:
+        lines.append(f"  FALSE HIGH: {text}")
+    return "\n".join(lines)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description="Evaluate the NLU model.")
+    parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument("--folds", type=int, default=0, help="also cross-validate with N folds")
+    parser.add_argument("--json", type=Path, default=None, help="write the figures as JSON")
+    args = parser.parse_args(argv)
+    model = find_model(args.model)
+    if model is None:
+        print("No trained model found. Train one first: make train", file=sys.stderr)
+        return 2
+    reports = [evaluate_heldout(model)]
+    print(format_report(reports[0]), flush=True)
+    if args.folds > 1:
+        reports.append(evaluate_cross_validation(args.folds))
+        print(format_report(reports[-1]), flush=True)
+    if args.json:
+        args.json.write_text(
+            json.dumps([r.__dict__ for r in reports], ensure_ascii=False, indent=2), encoding="utf-8"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

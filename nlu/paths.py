@@ -1,0 +1,14 @@
+"""Where the NLU data, the Rasa project and the trained models live in the repository."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+NLU_DIR = REPO_ROOT / "nlu"
+TRAIN_DATA_DIR = NLU_DIR / "data" / "train"
+HELDOUT_DIR = NLU_DIR / "data" / "heldout"
+BOT_DIR = REPO_ROOT / "bot"
+BUILD_DIR = REPO_ROOT / "build"
+MODELS_DIR = REPO_ROOT / "models"
+MODEL_NAME = "hotline"

@@ -1,0 +1,78 @@
+"""Train the production model: augment the NLU data, then `rasa train`.
+
+Usage (in the Rasa environment, repository root on PYTHONPATH):
+    python -m nlu.train [--out models] [--force]
+
+The augmented data is written to `build/data/nlu.yml` (never to `nlu/data/`); Rasa's
+own fingerprinting skips training when data, domain and config have not changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional
+
+from nlu.paths import BOT_DIR, BUILD_DIR, MODEL_NAME, MODELS_DIR, TRAIN_DATA_DIR
+
+logger = logging.getLogger(__name__)
+
+
+def load_training_data(data_dir: Path = TRAIN_DATA_DIR):
+    """All hand-written NLU examples, one TrainingData."""
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    files = sorted(data_dir.glob("*.yml"))
+    if not files:
+        raise SystemExit(f"No training data in {data_dir}")
+    return load_data(str(data_dir))
+
+
+def write_augmented(training_data, target: Path) -> int:
+    """Write the augmented examples as Rasa YAML; returns how many were written."""
+    from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLWriter
+
+    from nlu.augment import augment
+
+    augmented = augment(training_data)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(RasaYAMLWriter().dumps(augmented), encoding="utf-8")
+    return len(augmented.training_examples)
+
+
+def train(out: Path = MODELS_DIR, force: bool = False, config: Optional[Path] = None) -> Path:
+    """Train (or reuse) the model; returns the model file."""
+    from rasa.api import train as rasa_train
+
+    data_file = BUILD_DIR / "data" / "nlu.yml"
+    count = write_augmented(load_training_data(), data_file)
+    print(f"[train] {count} NLU examples after augmentation -> {data_file}", flush=True)
+    started = time.perf_counter()
+    result = rasa_train(
+        domain=str(BOT_DIR / "domain.yml"),
+        config=str(config or BOT_DIR / "config.yml"),
+        training_files=[str(data_file), str(BOT_DIR / "data")],
+        output=str(out),
+        fixed_model_name=MODEL_NAME,
+        force_training=force,
+    )
+    if result.code != 0 or not result.model:
+        raise SystemExit(f"Training failed (code {result.code}).")
+    print(f"[train] model {result.model} ready in {time.perf_counter() - started:.0f} s", flush=True)
+    return Path(result.model)
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=MODELS_DIR)
+    parser.add_argument("--force", action="store_true", help="train even if nothing changed")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    train(args.out, args.force)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
