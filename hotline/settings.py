@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -37,6 +37,15 @@ class Settings(BaseSettings):
         description="interpreter of the Rasa environment (Python 3.10)",
     )
     models_dir: Path = REPO_ROOT / "models"
+    rasa_token: SecretStr | None = Field(
+        None,
+        description="token for Rasa's HTTP API (tracker events); `hotline run` makes one "
+        "for the session when unset",
+    )
+    rasa_tracker_db: Path = Field(
+        REPO_ROOT / "var" / "rasa-tracker.db",
+        description="SQLite file of Rasa's tracker store (a database of its own)",
+    )
     http_timeout_seconds: float = 10.0
 
 

@@ -16,8 +16,8 @@ import hashlib
 import random
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from functools import lru_cache
-from typing import Dict, Iterable, List, Optional, Tuple
 
 from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
@@ -34,9 +34,9 @@ ELONGATE_RATE = 0.2
 
 
 @lru_cache(maxsize=1)
-def chat_forms() -> Dict[str, List[str]]:
+def chat_forms() -> dict[str, list[str]]:
     """Standard word → the chat forms people type for it (single words only)."""
-    forms: Dict[str, List[str]] = defaultdict(list)
+    forms: dict[str, list[str]] = defaultdict(list)
     for form, standard in teencode_table().items():
         if " " in form or " " in standard or standard in _NOT_REVERSIBLE or form == standard:
             continue
@@ -47,19 +47,19 @@ def chat_forms() -> Dict[str, List[str]]:
 
 
 def _rng(text: str, salt: str) -> random.Random:
-    seed = int(hashlib.sha256(f"{salt}:{text}".encode("utf-8")).hexdigest()[:12], 16)
+    seed = int(hashlib.sha256(f"{salt}:{text}".encode()).hexdigest()[:12], 16)
     return random.Random(seed)
 
 
-def _entity_spans(message: Message) -> List[Tuple[int, int]]:
+def _entity_spans(message: Message) -> list[tuple[int, int]]:
     return [(e["start"], e["end"]) for e in message.get(ENTITIES) or []]
 
 
-def _inside(position: int, spans: Iterable[Tuple[int, int]]) -> bool:
+def _inside(position: int, spans: Iterable[tuple[int, int]]) -> bool:
     return any(start <= position < end for start, end in spans)
 
 
-def unaccented_copy(message: Message) -> Optional[Message]:
+def unaccented_copy(message: Message) -> Message | None:
     """The example typed without diacritics (offsets unchanged: one letter per letter)."""
     text = message.get(TEXT)
     stripped = strip_diacritics(text)
@@ -69,14 +69,14 @@ def unaccented_copy(message: Message) -> Optional[Message]:
     return _copy(message, stripped, entities)
 
 
-def teencode_copy(message: Message) -> Optional[Message]:
+def teencode_copy(message: Message) -> Message | None:
     """The example in chat shorthand, with entity offsets moved to match."""
     text = message.get(TEXT)
     rng = _rng(text, "teen")
     spans = _entity_spans(message)
     forms = chat_forms()
-    pieces: List[str] = []
-    shifts: List[Tuple[int, int]] = []  # (original position, change in length so far)
+    pieces: list[str] = []
+    shifts: list[tuple[int, int]] = []  # (original position, change in length so far)
     cursor, delta = 0, 0
     for match in _WORD.finditer(text):
         word = match.group()
@@ -99,12 +99,11 @@ def teencode_copy(message: Message) -> Optional[Message]:
 
 
 def _maybe_elongate(
-    text: str, rng: random.Random, spans: List[Tuple[int, int]], shifts: List[Tuple[int, int]]
+    text: str, rng: random.Random, spans: list[tuple[int, int]], shifts: list[tuple[int, int]]
 ) -> str:
     """Stretch the last letter of the message (`quá` → `quááá`) now and then."""
-    match = None
-    for match in _WORD.finditer(text):
-        pass
+    words = list(_WORD.finditer(text))
+    match = words[-1] if words else None
     if match is None or rng.random() > ELONGATE_RATE or not match.group()[-1].isalpha():
         return text
     original_end = match.end() - _delta_before(match.end(), shifts)
@@ -113,7 +112,7 @@ def _maybe_elongate(
     return text[: match.end()] + match.group()[-1] * 2 + text[match.end() :]
 
 
-def _delta_before(position: int, shifts: List[Tuple[int, int]]) -> int:
+def _delta_before(position: int, shifts: list[tuple[int, int]]) -> int:
     delta = 0
     for original_end, total in shifts:
         if original_end + total <= position:
@@ -121,7 +120,7 @@ def _delta_before(position: int, shifts: List[Tuple[int, int]]) -> int:
     return delta
 
 
-def _shift_entity(entity: dict, shifts: List[Tuple[int, int]], new_text: str) -> dict:
+def _shift_entity(entity: dict, shifts: list[tuple[int, int]], new_text: str) -> dict:
     delta = 0
     for original_end, total in shifts:
         if original_end <= entity["start"]:
@@ -130,7 +129,7 @@ def _shift_entity(entity: dict, shifts: List[Tuple[int, int]], new_text: str) ->
     return {**entity, "start": start, "end": end, "value": new_text[start:end]}
 
 
-def _copy(message: Message, text: str, entities: List[dict]) -> Message:
+def _copy(message: Message, text: str, entities: list[dict]) -> Message:
     data = {TEXT: text, INTENT: message.get(INTENT)}
     if entities:
         data[ENTITIES] = entities
@@ -140,7 +139,7 @@ def _copy(message: Message, text: str, entities: List[dict]) -> Message:
 def augment(training_data: TrainingData) -> TrainingData:
     """Originals plus their unaccented and teencode copies, without duplicates."""
     seen = set()
-    examples: List[Message] = []
+    examples: list[Message] = []
     for message in training_data.training_examples:
         for candidate in (message, unaccented_copy(message), teencode_copy(message)):
             if candidate is None:

@@ -14,7 +14,7 @@ numbers still go out when the action server or the database is down.
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa.core.policies.policy import Policy, PolicyPrediction
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -37,7 +37,7 @@ class CrisisPolicy(Policy):
     """Emergency numbers first for every `risk: high` message (see module docstring)."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {
             # above RulePolicy (6): a crisis interrupts rules and forms alike
             "priority": 7,
@@ -46,7 +46,7 @@ class CrisisPolicy(Policy):
         }
 
     def train(
-        self, training_trackers: List[TrackerWithCachedStates], domain: Domain, **kwargs: Any
+        self, training_trackers: list[TrackerWithCachedStates], domain: Domain, **kwargs: Any
     ) -> Resource:
         """Nothing to learn: the policy follows the NLU's risk signal."""
         return self._resource
@@ -55,7 +55,7 @@ class CrisisPolicy(Policy):
         self,
         tracker: DialogueStateTracker,
         domain: Domain,
-        rule_only_data: Optional[Dict[Text, Any]] = None,
+        rule_only_data: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> PolicyPrediction:
         """Predict the next step of the crisis sequence, or abstain (all zeros)."""
@@ -68,10 +68,10 @@ class CrisisPolicy(Policy):
                 logger.error("Crisis action %s is missing from the domain.", next_action)
         return self._prediction(probabilities)
 
-    def _sequence(self) -> List[Text]:
+    def _sequence(self) -> list[str]:
         return [self.config["crisis_action"], *self.config["follow_up_actions"], ACTION_LISTEN_NAME]
 
-    def _next_crisis_action(self, tracker: DialogueStateTracker) -> Optional[Text]:
+    def _next_crisis_action(self, tracker: DialogueStateTracker) -> str | None:
         """Where the crisis sequence stands since the last user message, if it runs."""
         if not _latest_message_is_high_risk(tracker):
             return None
@@ -88,8 +88,8 @@ def _latest_message_is_high_risk(tracker: DialogueStateTracker) -> bool:
     return message is not None and (message.parse_data or {}).get("risk") == HIGH_RISK
 
 
-def _actions_since_last_user_message(tracker: DialogueStateTracker) -> List[Text]:
-    actions: List[Text] = []
+def _actions_since_last_user_message(tracker: DialogueStateTracker) -> list[str]:
+    actions: list[str] = []
     for event in reversed(tracker.events):
         if isinstance(event, UserUttered):
             break

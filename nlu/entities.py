@@ -10,7 +10,7 @@ text the person typed (NFD input included).
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -21,7 +21,7 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from nlu.normalize import nfc_with_offsets, fold
+from nlu.normalize import fold, nfc_with_offsets
 from nlu.places import find_places, gazetteer
 
 LOCATION = "location"
@@ -29,12 +29,12 @@ AGE = "age"
 TICKET_CODE = "ticket_code"
 
 TICKET_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
-_TICKET = re.compile(r"\bht[-\s]?([%s]{6})\b" % TICKET_ALPHABET.lower(), re.IGNORECASE)
+_TICKET = re.compile(rf"\bht[-\s]?([{TICKET_ALPHABET.lower()}]{{6}})\b", re.IGNORECASE)
 # `14 tuổi`, `14t`, `14 t`, unaccented `14 tuoi`; ages above 120 are not ages
 _AGE = re.compile(r"(?<![\w.,])(\d{1,3})\s?(?:tuoi|t)\b")
 
 
-def extract_entities(text: str) -> List[Dict[str, Any]]:
+def extract_entities(text: str) -> list[dict[str, Any]]:
     """Entities of a message as Rasa entity dicts, spans in the original text."""
     nfc, starts, ends = nfc_with_offsets(text)
     found = [*_ticket_codes(nfc), *_ages(nfc), *_locations(nfc)]
@@ -52,14 +52,14 @@ def extract_entities(text: str) -> List[Dict[str, Any]]:
     return entities
 
 
-def _ticket_codes(nfc: str) -> List[tuple]:
+def _ticket_codes(nfc: str) -> list[tuple]:
     return [
         (m.start(), m.end(), TICKET_CODE, "HT-" + m.group(1).upper())
         for m in _TICKET.finditer(nfc)
     ]
 
 
-def _ages(nfc: str) -> List[tuple]:
+def _ages(nfc: str) -> list[tuple]:
     folded = fold(nfc)
     if len(folded) != len(nfc):
         return []
@@ -70,7 +70,7 @@ def _ages(nfc: str) -> List[tuple]:
     ]
 
 
-def _locations(nfc: str) -> List[tuple]:
+def _locations(nfc: str) -> list[tuple]:
     return [(p.start, p.end, LOCATION, p.text) for p in find_places(nfc)]
 
 
@@ -79,13 +79,13 @@ class VietnameseEntityExtractor(GraphComponent, EntityExtractorMixin):
     """Adds `location`, `age` and `ticket_code` entities to every message."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {}
 
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
@@ -98,7 +98,7 @@ class VietnameseEntityExtractor(GraphComponent, EntityExtractorMixin):
         """Training examples keep their annotated entities: nothing to add."""
         return training_data
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         """Append the extracted entities to each message."""
         for message in messages:
             text = message.get(TEXT)

@@ -5,7 +5,9 @@ Usage (in the Rasa environment, repository root on PYTHONPATH):
 
 Two measurements:
 - held-out: the trained model on `nlu/data/heldout/*.jsonl` (written apart from the
-  training data; fields text, intent, register, risk): intent accuracy and macro-F1,
+  training data, then used to find weaknesses during development) and on
+  `nlu/data/heldout_blind/*.jsonl` (written blind, never used for tuning); fields
+  text, intent, register, risk: intent accuracy and macro-F1,
   accuracy per register, recall of `high` risk and the share of other messages wrongly
   marked `high`, and the worst confusions;
 - cross-validation (`--folds N`): the training data split in N stratified folds; each
@@ -21,11 +23,11 @@ import json
 import sys
 import tempfile
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
 
-from nlu.paths import BOT_DIR, HELDOUT_DIR
+from nlu.paths import BLIND_HELDOUT_DIR, BOT_DIR, HELDOUT_DIR
 from nlu.predict import find_model, load_agent, parse_texts
 
 REGISTERS = ("acc", "noacc", "teen")
@@ -38,7 +40,7 @@ class Case:
     text: str
     intent: str
     register: str
-    risk: Optional[str] = None
+    risk: str | None = None
 
 
 @dataclass
@@ -49,15 +51,15 @@ class Report:
     total: int = 0
     accuracy: float = 0.0
     macro_f1: float = 0.0
-    by_register: Dict[str, float] = field(default_factory=dict)
-    high_recall: Optional[float] = None
-    false_high_rate: Optional[float] = None
-    high_missed: List[str] = field(default_factory=list)
-    false_high: List[str] = field(default_factory=list)
-    confusions: List[List] = field(default_factory=list)
+    by_register: dict[str, float] = field(default_factory=dict)
+    high_recall: float | None = None
+    false_high_rate: float | None = None
+    high_missed: list[str] = field(default_factory=list)
+    false_high: list[str] = field(default_factory=list)
+    confusions: list[list] = field(default_factory=list)
 
 
-def load_heldout(directory: Path = HELDOUT_DIR) -> List[Case]:
+def load_heldout(directory: Path = HELDOUT_DIR) -> list[Case]:
     """All held-out cases; a malformed line stops with its file and line number."""
     cases = []
     for path in sorted(directory.glob("*.jsonl")):
@@ -72,7 +74,7 @@ def load_heldout(directory: Path = HELDOUT_DIR) -> List[Case]:
     return cases
 
 
-def score(name: str, cases: Sequence[Case], predictions: Sequence[Dict]) -> Report:
+def score(name: str, cases: Sequence[Case], predictions: Sequence[dict]) -> Report:
     """Compare predictions with the labels."""
     from sklearn.metrics import f1_score
 
@@ -84,7 +86,7 @@ def score(name: str, cases: Sequence[Case], predictions: Sequence[Dict]) -> Repo
     report.macro_f1 = float(
         f1_score(gold, predicted, labels=sorted(set(gold)), average="macro", zero_division=0)
     )
-    per_register: Dict[str, List[bool]] = defaultdict(list)
+    per_register: dict[str, list[bool]] = defaultdict(list)
     for case, ok in zip(cases, correct):
         per_register[case.register].append(ok)
     report.by_register = {r: sum(v) / len(v) for r, v in sorted(per_register.items())}
@@ -94,7 +96,7 @@ def score(name: str, cases: Sequence[Case], predictions: Sequence[Dict]) -> Repo
     return report
 
 
-def _score_risk(report: Report, cases: Sequence[Case], predictions: Sequence[Dict]) -> None:
+def _score_risk(report: Report, cases: Sequence[Case], predictions: Sequence[dict]) -> None:
     labelled = [(c, p) for c, p in zip(cases, predictions) if c.risk]
     high = [(c, p) for c, p in labelled if c.risk == "high"]
     other = [(c, p) for c, p in labelled if c.risk != "high"]
@@ -106,11 +108,22 @@ def _score_risk(report: Report, cases: Sequence[Case], predictions: Sequence[Dic
         report.false_high_rate = len(report.false_high) / len(other)
 
 
-def evaluate_heldout(model: Path) -> Report:
-    cases = load_heldout()
+HELDOUT_SETS = {
+    "held-out (development)": HELDOUT_DIR,
+    "held-out (blind)": BLIND_HELDOUT_DIR,
+}
+
+
+def evaluate_heldout(model: Path) -> list[Report]:
+    """One report per held-out set that has data."""
     agent = load_agent(model)
-    predictions = asyncio.run(parse_texts(agent, [c.text for c in cases]))
-    return score("held-out", cases, predictions)
+    reports = []
+    for name, directory in HELDOUT_SETS.items():
+        cases = load_heldout(directory)
+        if cases:
+            predictions = asyncio.run(parse_texts(agent, [c.text for c in cases]))
+            reports.append(score(name, cases, predictions))
+    return reports
 
 
 def _register_of(message) -> str:
@@ -127,11 +140,11 @@ def evaluate_cross_validation(folds: int) -> Report:
     from nlu.train import load_training_data
 
     examples = load_training_data().intent_examples
-    by_intent: Dict[str, List] = defaultdict(list)
+    by_intent: dict[str, list] = defaultdict(list)
     for message in examples:
         by_intent[message.get("intent")].append(message)
-    cases: List[Case] = []
-    predictions: List[Dict] = []
+    cases: list[Case] = []
+    predictions: list[dict] = []
     for fold in range(folds):
         train_part, test_part = [], []
         for messages in by_intent.values():
@@ -177,7 +190,7 @@ def format_report(report: Report) -> str:
     return "\n".join(lines)
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Evaluate the NLU model.")
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--folds", type=int, default=0, help="also cross-validate with N folds")
@@ -187,8 +200,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     if model is None:
         print("No trained model found. Train one first: make train", file=sys.stderr)
         return 2
-    reports = [evaluate_heldout(model)]
-    print(format_report(reports[0]), flush=True)
+    reports = evaluate_heldout(model)
+    for report in reports:
+        print(format_report(report), flush=True)
     if args.folds > 1:
         reports.append(evaluate_cross_validation(args.folds))
         print(format_report(reports[-1]), flush=True)

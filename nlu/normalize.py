@@ -19,9 +19,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import Dict, List, Tuple
 
 from underthesea.pipeline.text_normalize import token_normalize
 
@@ -65,9 +64,9 @@ def has_diacritics(text: str) -> bool:
     return fold(text) != text.lower()
 
 
-def _read_table(path: Path) -> Dict[str, str]:
+def _read_table(path: Path) -> dict[str, str]:
     """Read a two-column TSV (`form<TAB>normal form`), ignoring comments and blanks."""
-    table: Dict[str, str] = {}
+    table: dict[str, str] = {}
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
@@ -80,14 +79,14 @@ def _read_table(path: Path) -> Dict[str, str]:
     return table
 
 
-@lru_cache(maxsize=None)
-def teencode_table() -> Dict[str, str]:
+@cache
+def teencode_table() -> dict[str, str]:
     """Chat shorthand → standard words, from `resources/teencode.tsv`."""
     return _read_table(TEENCODE_FILE)
 
 
-@lru_cache(maxsize=None)
-def emoji_table() -> Dict[str, str]:
+@cache
+def emoji_table() -> dict[str, str]:
     """Emoji → the feeling or thing they stand for, from `resources/emoji.tsv`."""
     return _read_table(EMOJI_FILE)
 
@@ -129,12 +128,12 @@ def normalize_word(raw: str) -> str:
     return token_normalize(word)
 
 
-def nfc_with_offsets(text: str) -> Tuple[str, List[int], List[int]]:
+def nfc_with_offsets(text: str) -> tuple[str, list[int], list[int]]:
     """NFC-normalize text, remembering for each output character the span of the
     original characters it came from (NFD input shrinks under NFC)."""
-    out: List[str] = []
-    starts: List[int] = []
-    ends: List[int] = []
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
     i = 0
     while i < len(text):
         j = i + 1
@@ -149,7 +148,7 @@ def nfc_with_offsets(text: str) -> Tuple[str, List[int], List[int]]:
     return "".join(out), starts, ends
 
 
-def pieces(text: str) -> List[Piece]:
+def pieces(text: str) -> list[Piece]:
     """Split a message into pieces with spans in the ORIGINAL text and normal forms."""
     nfc, starts, ends = nfc_with_offsets(text)
     result = []

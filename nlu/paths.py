@@ -8,6 +8,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 NLU_DIR = REPO_ROOT / "nlu"
 TRAIN_DATA_DIR = NLU_DIR / "data" / "train"
 HELDOUT_DIR = NLU_DIR / "data" / "heldout"
+# written by someone who never saw the training data nor the errors on HELDOUT_DIR
+BLIND_HELDOUT_DIR = NLU_DIR / "data" / "heldout_blind"
 BOT_DIR = REPO_ROOT / "bot"
 BUILD_DIR = REPO_ROOT / "build"
 MODELS_DIR = REPO_ROOT / "models"

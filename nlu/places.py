@@ -7,8 +7,10 @@ folded (lower-case, diacritic-free) syllables of the original text, so `Cao Lãn
 `cao lanh` and `CAO LANH` are the same place.
 
 Where a name is found:
-- provinces, and district/town names of two or more syllables, match on their own
-  (`Bình Phước`, `cao lanh`);
+- provinces match on their own (`Bình Phước`, `dong thap`);
+- former districts and towns of two or more syllables match on their own when written
+  with capitals, after a word of place (`ở`, `tại`, `về`...) or before a province
+  (`phuoc long binh phuoc`): in lower case, `gia đình hòa bình` contains `Đình Hòa`;
 - communes and wards match only after their prefix (`xã Mỹ Hiệp`, `p. 3`), because
   thousands of commune names are also ordinary words;
 - names that are ordinary phrases (`hòa bình` = peace, `thống nhất`) match on their own
@@ -23,10 +25,10 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, FrozenSet, Iterable, List, Optional, Tuple
 
 import underthesea.address
 
@@ -42,7 +44,7 @@ _SYLLABLE = re.compile(r"\w+")
 PROVINCE = "province"
 DISTRICT = "district"
 COMMUNE = "commune"
-PREFIXES: Dict[Tuple[str, ...], FrozenSet[str]] = {
+PREFIXES: dict[tuple[str, ...], frozenset[str]] = {
     ("thanh", "pho"): frozenset({PROVINCE, DISTRICT}),
     ("thi", "xa"): frozenset({DISTRICT}),
     ("thi", "tran"): frozenset({COMMUNE}),
@@ -59,6 +61,8 @@ PREFIXES: Dict[Tuple[str, ...], FrozenSet[str]] = {
     ("p",): frozenset({COMMUNE}),
     ("x",): frozenset({COMMUNE}),
 }
+# folded words after which a bare name is a place: "ở cao lãnh", "tai sa dec"
+PLACE_WORDS = frozenset({"o", "tai", "ve", "duoi", "tren", "den", "tu", "nha", "que"})
 _UNIT_WORDS = re.compile(
     r"^(thành phố|tỉnh|huyện|quận|thị xã|thị trấn|xã|phường)\s+", re.IGNORECASE
 )
@@ -78,10 +82,10 @@ class PlaceMention:
 class Gazetteer:
     """Folded place names by kind, plus the names that need a capital letter."""
 
-    names: Dict[str, set]
-    ambiguous: FrozenSet[Tuple[str, ...]]
+    names: dict[str, set]
+    ambiguous: frozenset[tuple[str, ...]]
 
-    def kinds_of(self, key: Tuple[str, ...]) -> List[str]:
+    def kinds_of(self, key: tuple[str, ...]) -> list[str]:
         return [kind for kind, keys in self.names.items() if key in keys]
 
 
@@ -90,14 +94,14 @@ def _bare(name: str) -> str:
     return _UNIT_WORDS.sub("", unicodedata.normalize("NFC", name).strip())
 
 
-def _key(name: str) -> Tuple[str, ...]:
+def _key(name: str) -> tuple[str, ...]:
     return tuple(_SYLLABLE.findall(fold(name)))
 
 
-def _read_aliases() -> Tuple[Dict[str, List[str]], List[str]]:
+def _read_aliases() -> tuple[dict[str, list[str]], list[str]]:
     """Aliases (`sài gòn`, `tphcm`) and ordinary-phrase names from the aliases file."""
-    aliases: Dict[str, List[str]] = {PROVINCE: [], DISTRICT: [], COMMUNE: []}
-    ambiguous: List[str] = []
+    aliases: dict[str, list[str]] = {PROVINCE: [], DISTRICT: [], COMMUNE: []}
+    ambiguous: list[str] = []
     for number, line in enumerate(ALIASES_FILE.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip() or line.startswith("#"):
             continue
@@ -112,7 +116,7 @@ def _read_aliases() -> Tuple[Dict[str, List[str]], List[str]]:
 def gazetteer() -> Gazetteer:
     """Build the gazetteer once per process, on first use."""
     data = json.loads(MAPPING_FILE.read_text(encoding="utf-8"))
-    names: Dict[str, set] = {PROVINCE: set(), DISTRICT: set(), COMMUNE: set()}
+    names: dict[str, set] = {PROVINCE: set(), DISTRICT: set(), COMMUNE: set()}
     for table in ("province_names", "old_province_names"):
         for info in data[table].values():
             names[PROVINCE].update({_key(_bare(info["name"])), _key(info["short"])})
@@ -128,19 +132,19 @@ def gazetteer() -> Gazetteer:
     return Gazetteer(names, frozenset(_key(name) for name in ambiguous))
 
 
-def _syllables(text: str) -> List[Tuple[str, int, int]]:
+def _syllables(text: str) -> list[tuple[str, int, int]]:
     """Folded syllables of the text with their spans (text must be NFC)."""
     return [(fold(m.group()), m.start(), m.end()) for m in _SYLLABLE.finditer(text)]
 
 
-def find_places(text: str) -> List[PlaceMention]:
+def find_places(text: str) -> list[PlaceMention]:
     """All place names in a message, longest match first, spans in the given text.
 
     The text is expected in NFC (the entity extractor normalizes NFD input first).
     """
     index = gazetteer()
     syllables = _syllables(text)
-    found: List[PlaceMention] = []
+    found: list[PlaceMention] = []
     i = 0
     while i < len(syllables):
         mention = _match_at(text, syllables, i, index)
@@ -153,8 +157,8 @@ def find_places(text: str) -> List[PlaceMention]:
 
 
 def _match_at(
-    text: str, syllables: List[Tuple[str, int, int]], i: int, index: Gazetteer
-) -> Optional[Tuple[PlaceMention, int]]:
+    text: str, syllables: list[tuple[str, int, int]], i: int, index: Gazetteer
+) -> tuple[PlaceMention, int] | None:
     """The place starting at syllable i (with or without a prefix) and where it ends."""
     for prefix_length, kinds in _prefixes_at(syllables, i):
         match = _longest_name(syllables, i + prefix_length, index, kinds, text, prefixed=True)
@@ -168,7 +172,7 @@ def _match_at(
     return None
 
 
-def _prefixes_at(syllables: List[Tuple[str, int, int]], i: int) -> Iterable[Tuple[int, FrozenSet[str]]]:
+def _prefixes_at(syllables: list[tuple[str, int, int]], i: int) -> Iterable[tuple[int, frozenset[str]]]:
     for prefix, kinds in PREFIXES.items():
         words = tuple(s[0] for s in syllables[i : i + len(prefix)])
         if words == prefix:
@@ -176,37 +180,56 @@ def _prefixes_at(syllables: List[Tuple[str, int, int]], i: int) -> Iterable[Tupl
 
 
 def _longest_name(
-    syllables: List[Tuple[str, int, int]],
+    syllables: list[tuple[str, int, int]],
     start: int,
     index: Gazetteer,
     kinds: Iterable[str],
     text: str,
     prefixed: bool,
-) -> Optional[Tuple[int, str]]:
+) -> tuple[int, str] | None:
     for length in range(min(MAX_NAME_SYLLABLES, len(syllables) - start), 0, -1):
         key = tuple(s[0] for s in syllables[start : start + length])
         for kind in kinds:
             if key not in index.names[kind]:
                 continue
-            if not prefixed and not _stands_alone(key, kind, syllables[start : start + length], text, index):
+            if not prefixed and not _stands_alone(key, kind, syllables, start, length, text, index):
                 continue
             return start + length, kind
     return None
 
 
 def _stands_alone(
-    key: Tuple[str, ...], kind: str, span: List[Tuple[str, int, int]], text: str, index: Gazetteer
+    key: tuple[str, ...],
+    kind: str,
+    syllables: list[tuple[str, int, int]],
+    start: int,
+    length: int,
+    text: str,
+    index: Gazetteer,
 ) -> bool:
     """Whether a name without prefix is taken as a place (see module docstring)."""
-    if kind == DISTRICT and len(key) < 2:
-        return False
+    span = syllables[start : start + length]
+    capitalized = all(text[s[1]].isupper() for s in span)
     if key in index.ambiguous:
-        return all(text[s[1]].isupper() for s in span)
-    return True
+        return capitalized
+    if kind != DISTRICT:
+        return True
+    if len(key) < 2:
+        return False
+    after_place_word = start > 0 and syllables[start - 1][0] in PLACE_WORDS
+    return capitalized or after_place_word or _province_at(syllables, start + length, index)
+
+
+def _province_at(syllables: list[tuple[str, int, int]], start: int, index: Gazetteer) -> bool:
+    for length in range(1, MAX_NAME_SYLLABLES + 1):
+        key = tuple(s[0] for s in syllables[start : start + length])
+        if len(key) == length and key in index.names[PROVINCE]:
+            return True
+    return False
 
 
 def _mention(
-    text: str, syllables: List[Tuple[str, int, int]], first: int, end_index: int, kind: str
+    text: str, syllables: list[tuple[str, int, int]], first: int, end_index: int, kind: str
 ) -> PlaceMention:
     start, end = syllables[first][1], syllables[end_index - 1][2]
     return PlaceMention(start, end, text[start:end], kind)

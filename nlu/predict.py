@@ -16,8 +16,9 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Dict, Iterable, Iterator, List, Optional, TextIO
+from typing import Any, TextIO
 
 from nlu.paths import MODEL_NAME, MODELS_DIR
 from nlu.quiet import quiet_rasa
@@ -26,7 +27,7 @@ FALLBACK_INTENT = "nlu_fallback"
 NO_MODEL_EXIT_CODE = 2
 
 
-def find_model(explicit: Optional[Path] = None) -> Optional[Path]:
+def find_model(explicit: Path | None = None) -> Path | None:
     """The model to use: the one given, else models/hotline.tar.gz, else the newest."""
     if explicit is not None:
         return explicit if explicit.is_file() else None
@@ -45,7 +46,7 @@ def load_agent(model: Path):
     return Agent.load(str(model))
 
 
-def summarize(parse_data: Dict[str, Any]) -> Dict[str, Any]:
+def summarize(parse_data: dict[str, Any]) -> dict[str, Any]:
     """The public shape of one parse: the classifier's best intent (the fallback
     classifier's `nlu_fallback` is a dialogue decision, not an intent), its confidence,
     the risk level and the entities."""
@@ -62,7 +63,7 @@ def summarize(parse_data: Dict[str, Any]) -> Dict[str, Any]:
     }
 
 
-async def parse_texts(agent, texts: Iterable[str]) -> List[Dict[str, Any]]:
+async def parse_texts(agent, texts: Iterable[str]) -> list[dict[str, Any]]:
     """Parse texts in order with an already loaded agent."""
     return [summarize(await agent.parse_message(text)) for text in texts]
 
@@ -85,14 +86,14 @@ async def _run(agent, lines: Iterator[str], out: TextIO) -> None:
         try:
             text = _read_request(line)
         except ValueError as error:
-            result: Dict[str, Any] = {"text": None, "error": str(error)}
+            result: dict[str, Any] = {"text": None, "error": str(error)}
         else:
             result = summarize(await agent.parse_message(text))
         out.write(json.dumps(result, ensure_ascii=False) + "\n")
         out.flush()
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Parse JSON lines of messages with the trained model.")
     parser.add_argument("--model", type=Path, default=None, help="model file (default: models/)")
     args = parser.parse_args(argv)

@@ -20,7 +20,8 @@ each word in the text and raises when the word was rewritten.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
+from collections.abc import Sequence
+from typing import Any
 
 from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -37,13 +38,13 @@ from nlu.normalize import Piece, fold, pieces
 _SEGMENT_CHUNK_SYLLABLES = 200
 
 
-def segment(syllables: Sequence[str]) -> List[List[int]]:
+def segment(syllables: Sequence[str]) -> list[list[int]]:
     """Group syllable indices into words with underthesea.
 
     Falls back to one word per syllable wherever underthesea's output cannot be
     aligned character by character with the input.
     """
-    words: List[List[int]] = []
+    words: list[list[int]] = []
     for chunk_start in range(0, len(syllables), _SEGMENT_CHUNK_SYLLABLES):
         chunk = syllables[chunk_start : chunk_start + _SEGMENT_CHUNK_SYLLABLES]
         aligned = _align(chunk, word_tokenize(" ".join(chunk)))
@@ -53,12 +54,12 @@ def segment(syllables: Sequence[str]) -> List[List[int]]:
     return words
 
 
-def _align(syllables: Sequence[str], segmented: Sequence[str]) -> Optional[List[List[int]]]:
+def _align(syllables: Sequence[str], segmented: Sequence[str]) -> list[list[int]] | None:
     """Map each segmented word to the syllables whose characters it covers."""
-    owner: List[int] = [i for i, syl in enumerate(syllables) for _ in syl]
+    owner: list[int] = [i for i, syl in enumerate(syllables) for _ in syl]
     stream = "".join(syllables)
     position = 0
-    words: List[List[int]] = []
+    words: list[list[int]] = []
     for word in segmented:
         chars = word.replace(" ", "")
         if not chars:
@@ -76,11 +77,11 @@ def _align(syllables: Sequence[str], segmented: Sequence[str]) -> Optional[List[
 
 
 def _merge_words_sharing_pieces(
-    words: List[List[int]], piece_of: List[int]
-) -> List[List[int]]:
+    words: list[list[int]], piece_of: list[int]
+) -> list[list[int]]:
     """Join adjacent words that come from one piece (`ntn` → `như` + `thế nào`), so
     that tokens never overlap in the original text."""
-    merged: List[List[int]] = []
+    merged: list[list[int]] = []
     for word in words:
         if merged and piece_of[word[0]] == piece_of[merged[-1][-1]]:
             merged[-1] = merged[-1] + word
@@ -89,12 +90,12 @@ def _merge_words_sharing_pieces(
     return merged
 
 
-def tokenize_text(text: str) -> List[Token]:
+def tokenize_text(text: str) -> list[Token]:
     """Tokens of a message, with spans in the original text (see module docstring)."""
-    tokens: List[Token] = []
+    tokens: list[Token] = []
     for run in _runs_between_punctuation(pieces(text)):
-        syllables: List[str] = []
-        piece_of: List[int] = []
+        syllables: list[str] = []
+        piece_of: list[int] = []
         for index, piece in enumerate(run):
             for syllable in piece.norm.split():
                 syllables.append(syllable)
@@ -104,9 +105,9 @@ def tokenize_text(text: str) -> List[Token]:
     return tokens or _fallback_token(text)
 
 
-def _runs_between_punctuation(message_pieces: List[Piece]) -> List[List[Piece]]:
+def _runs_between_punctuation(message_pieces: list[Piece]) -> list[list[Piece]]:
     """Word pieces grouped by clause: a word never spans a comma or a full stop."""
-    runs: List[List[Piece]] = [[]]
+    runs: list[list[Piece]] = [[]]
     for piece in message_pieces:
         if piece.norm:
             runs[-1].append(piece)
@@ -116,14 +117,14 @@ def _runs_between_punctuation(message_pieces: List[Piece]) -> List[List[Piece]]:
 
 
 def _make_token(
-    word: List[int], syllables: List[str], piece_of: List[int], message_pieces: List[Piece]
+    word: list[int], syllables: list[str], piece_of: list[int], message_pieces: list[Piece]
 ) -> Token:
     first, last = message_pieces[piece_of[word[0]]], message_pieces[piece_of[word[-1]]]
     text = "_".join(syllables[i] for i in word)
     return Token(text, first.start, last.end, lemma=fold(text))
 
 
-def _fallback_token(text: str) -> List[Token]:
+def _fallback_token(text: str) -> list[Token]:
     """A message with no words (only symbols): one token over its visible part, so
     that featurizers always have something to look at."""
     stripped = text.strip()
@@ -138,7 +139,7 @@ class VietnameseTokenizer(Tokenizer):
     """Rasa tokenizer for Vietnamese in all three registers (see module docstring)."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         """Same options as Rasa's own tokenizers."""
         return {
             "intent_tokenization_flag": False,
@@ -148,24 +149,24 @@ class VietnameseTokenizer(Tokenizer):
         }
 
     @staticmethod
-    def required_packages() -> List[Text]:
+    def required_packages() -> list[str]:
         return ["underthesea"]
 
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> VietnameseTokenizer:
         return cls(config)
 
-    def tokenize(self, message: Message, attribute: Text) -> List[Token]:
+    def tokenize(self, message: Message, attribute: str) -> list[Token]:
         """Split the attribute's text into Vietnamese words."""
         return tokenize_text(message.get(attribute) or "")
 
 
-def spans(tokens: List[Token]) -> List[Tuple[int, int]]:
+def spans(tokens: list[Token]) -> list[tuple[int, int]]:
     """(start, end) of each token: handy in tests and debugging."""
     return [(t.start, t.end) for t in tokens]

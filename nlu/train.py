@@ -14,7 +14,6 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import List, Optional
 
 from nlu.paths import BOT_DIR, BUILD_DIR, MODEL_NAME, MODELS_DIR, TRAIN_DATA_DIR
 
@@ -43,7 +42,7 @@ def write_augmented(training_data, target: Path) -> int:
     return len(augmented.training_examples)
 
 
-def train(out: Path = MODELS_DIR, force: bool = False, config: Optional[Path] = None) -> Path:
+def train(out: Path = MODELS_DIR, force: bool = False, config: Path | None = None) -> Path:
     """Train (or reuse) the model; returns the model file."""
     from rasa.api import train as rasa_train
 
@@ -65,7 +64,7 @@ def train(out: Path = MODELS_DIR, force: bool = False, config: Optional[Path] = 
     return Path(result.model)
 
 
-def main(argv: Optional[List[str]] = None) -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=MODELS_DIR)
     parser.add_argument("--force", action="store_true", help="train even if nothing changed")

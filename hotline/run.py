@@ -1,0 +1,122 @@
+"""`hotline run`: start the assistant's processes and keep them running until interrupted.
+
+Processes (see ARCHITECTURE.md): the Rasa server and the action server (the gateway
+joins them when it exists). They run under honcho's process manager, which multiplexes
+their output, stops all of them when one dies, and shuts them down on Ctrl-C or SIGTERM,
+with or without a terminal, so the command also works under a supervisor (systemd).
+"""
+
+from __future__ import annotations
+
+import secrets
+import shlex
+import sys
+import threading
+import time
+from dataclasses import dataclass
+
+import httpx
+from honcho.manager import Manager
+
+from hotline.rasa_env import rasa_env, rasa_python
+from hotline.settings import REPO_ROOT, Settings
+
+READY_TIMEOUT_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class Service:
+    """One process of the assistant: how to start it and how to know it is up."""
+
+    name: str
+    command: list[str]
+    env: dict[str, str]
+    health_url: str
+
+
+def model_file(settings: Settings) -> str:
+    """The trained model `hotline run` serves, or a clear error."""
+    model = settings.models_dir / "hotline.tar.gz"
+    if not model.is_file():
+        raise SystemExit("No trained model in models/. Train one first: make train")
+    return str(model)
+
+
+def services(settings: Settings, rasa_token: str) -> list[Service]:
+    """The Rasa server and the action server, configured from the settings."""
+    settings.rasa_tracker_db.parent.mkdir(parents=True, exist_ok=True)
+    rasa = Service(
+        name="rasa",
+        command=[
+            rasa_python(settings), "-m", "rasa", "run",
+            "--model", model_file(settings),
+            "--port", str(settings.rasa_port),
+            "--endpoints", str(REPO_ROOT / "bot" / "endpoints.yml"),
+            "--credentials", str(REPO_ROOT / "bot" / "credentials.yml"),
+            "--enable-api", "--auth-token", rasa_token,
+        ],  # fmt: skip
+        env=rasa_env(
+            {
+                "ACTION_ENDPOINT_URL": f"{settings.action_server_url}/webhook",
+                "RASA_TRACKER_DB": str(settings.rasa_tracker_db),
+            }
+        ),
+        health_url=f"{settings.rasa_url}/",
+    )
+    actions = Service(
+        name="actions",
+        command=[
+            sys.executable, "-m", "rasa_sdk",
+            "--actions", "actions", "--port", str(settings.action_server_port),
+        ],  # fmt: skip
+        env={},
+        health_url=f"{settings.action_server_url}/health",
+    )
+    return [rasa, actions]
+
+
+def wait_until_ready(targets: list[Service], timeout: float = READY_TIMEOUT_SECONDS) -> bool:
+    """Poll each service's health URL until all answer, or the timeout passes."""
+    deadline = time.monotonic() + timeout
+    pending = list(targets)
+    while pending and time.monotonic() < deadline:
+        pending = [s for s in pending if not _answers(s.health_url)]
+        if pending:
+            time.sleep(1.0)
+    return not pending
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2.0).status_code < 500
+    except httpx.HTTPError:
+        return False
+
+
+def _announce_when_ready(targets: list[Service], settings: Settings) -> None:
+    if wait_until_ready(targets):
+        print(
+            "\n[hotline] Trợ lý đã sẵn sàng / the assistant is ready.\n"
+            "[hotline] Chat with it from a second terminal:  make chat   (or .venv/bin/hotline chat)\n"
+            f"[hotline] Rasa {settings.rasa_url} · actions {settings.action_server_url} · "
+            "stop with Ctrl-C\n",
+            flush=True,
+        )
+    else:
+        print("[hotline] The services did not come up in time; see the log above.", flush=True)
+
+
+def run(settings: Settings) -> int:
+    """Start every service, announce readiness, and serve until interrupted."""
+    rasa_token = (
+        settings.rasa_token.get_secret_value() if settings.rasa_token else secrets.token_urlsafe(24)
+    )
+    targets = services(settings, rasa_token)
+    manager = Manager()
+    for service in targets:
+        manager.add_process(
+            service.name, shlex.join(service.command), env=service.env or None, cwd=str(REPO_ROOT)
+        )
+    threading.Thread(target=_announce_when_ready, args=(targets, settings), daemon=True).start()
+    manager.loop()
+    return manager.returncode or 0
