@@ -50,7 +50,7 @@ def services(settings: Settings, rasa_token: str) -> list[Service]:
         command=[
             rasa_python(settings), "-m", "rasa", "run",
             "--model", model_file(settings),
-            "--port", str(settings.rasa_port),
+            "--interface", settings.bind_host, "--port", str(settings.rasa_port),
             "--endpoints", str(REPO_ROOT / "bot" / "endpoints.yml"),
             "--credentials", str(REPO_ROOT / "bot" / "credentials.yml"),
             "--enable-api", "--auth-token", rasa_token,
@@ -59,6 +59,8 @@ def services(settings: Settings, rasa_token: str) -> list[Service]:
             {
                 "ACTION_ENDPOINT_URL": f"{settings.action_server_url}/webhook",
                 "RASA_TRACKER_DB": str(settings.rasa_tracker_db),
+                # Rasa's libraries print dozens of deprecation warnings at start
+                "PYTHONWARNINGS": "ignore",
             }
         ),
         health_url=f"{settings.rasa_url}/",

@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     action_server_url: str = Field(
         "http://127.0.0.1:5055", description="base URL of the action server"
     )
+    bind_host: str = Field("127.0.0.1", description="interface the servers listen on")
     rasa_port: int = 5005
     action_server_port: int = 5055
     gateway_port: int = 8000
