@@ -1,9 +1,11 @@
-"""Entity extractor for Rasa 3.6: `location`, `age` and `ticket_code`.
+"""Entity extractor for Rasa 3.6: `location`, `age`, `ticket_code` and `phone_number`.
 
 These three entities follow rules better than a statistical model would learn them from
 a few thousand examples: places come from the official list of administrative units
 (`nlu.places`), ages from `14 tuổi` / `14t`, ticket codes from the format the helpdesk
-prints (`HT-` and six characters without 0, O, 1, I or L). Spans always point into the
+prints (`HT-` and six characters without 0, O, 1, I or L), phone numbers from the
+Vietnamese numbering plan (mobile `03/05/07/08/09` + 8 digits, landline `02` + 9 digits,
+with `0`, `84` or `+84`, spaces, dots or dashes), normalized to the `0…` form. Spans always point into the
 text the person typed (NFD input included).
 """
 
@@ -27,9 +29,13 @@ from nlu.places import find_places, gazetteer
 LOCATION = "location"
 AGE = "age"
 TICKET_CODE = "ticket_code"
+PHONE_NUMBER = "phone_number"
 
 TICKET_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 _TICKET = re.compile(rf"\bht[-\s]?([{TICKET_ALPHABET.lower()}]{{6}})\b", re.IGNORECASE)
+_PHONE = re.compile(
+    r"(?<![\d+])(?:\+?84|0)[\s.\-]?(?:[35789](?:[\s.\-]?\d){8}|2(?:[\s.\-]?\d){9})(?!\d)"
+)
 # `14 tuổi`, `14t`, `14 t`, unaccented `14 tuoi`; ages above 120 are not ages
 _AGE = re.compile(r"(?<![\w.,])(\d{1,3})\s?(?:tuoi|t)\b")
 
@@ -37,7 +43,7 @@ _AGE = re.compile(r"(?<![\w.,])(\d{1,3})\s?(?:tuoi|t)\b")
 def extract_entities(text: str) -> list[dict[str, Any]]:
     """Entities of a message as Rasa entity dicts, spans in the original text."""
     nfc, starts, ends = nfc_with_offsets(text)
-    found = [*_ticket_codes(nfc), *_ages(nfc), *_locations(nfc)]
+    found = [*_ticket_codes(nfc), *_phone_numbers(nfc), *_ages(nfc), *_locations(nfc)]
     entities = []
     for start, end, entity, value in sorted(found):
         original_start, original_end = starts[start], ends[end - 1]
@@ -57,6 +63,15 @@ def _ticket_codes(nfc: str) -> list[tuple]:
         (m.start(), m.end(), TICKET_CODE, "HT-" + m.group(1).upper())
         for m in _TICKET.finditer(nfc)
     ]
+
+
+def _phone_numbers(nfc: str) -> list[tuple]:
+    found = []
+    for match in _PHONE.finditer(nfc):
+        digits = re.sub(r"\D", "", match.group())
+        national = "0" + digits[2:] if digits.startswith("84") else digits
+        found.append((match.start(), match.end(), PHONE_NUMBER, national))
+    return found
 
 
 def _ages(nfc: str) -> list[tuple]:

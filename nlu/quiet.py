@@ -16,7 +16,10 @@ def quiet_rasa(level: int = logging.WARNING) -> None:
     os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
     warnings.filterwarnings("ignore")
     from rasa.utils.common import configure_logging_and_warnings
+    from rasa.utils.log_utils import configure_structlog
 
     configure_logging_and_warnings(level)
+    # the rule policy's debug traces go through structlog, not logging
+    configure_structlog(level)
     for name in ("rasa", "tensorflow", "absl", "matplotlib", "apscheduler", "sanic"):
         logging.getLogger(name).setLevel(max(level, logging.WARNING))

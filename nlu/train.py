@@ -10,14 +10,12 @@ own fingerprinting skips training when data, domain and config have not changed.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 import time
 from pathlib import Path
 
 from nlu.paths import BOT_DIR, BUILD_DIR, MODEL_NAME, MODELS_DIR, TRAIN_DATA_DIR
-
-logger = logging.getLogger(__name__)
+from nlu.quiet import quiet_rasa
 
 
 def load_training_data(data_dir: Path = TRAIN_DATA_DIR):
@@ -51,7 +49,7 @@ def train(out: Path = MODELS_DIR, force: bool = False, config: Path | None = Non
     print(f"[train] {count} NLU examples after augmentation -> {data_file}", flush=True)
     started = time.perf_counter()
     result = rasa_train(
-        domain=str(BOT_DIR / "domain.yml"),
+        domain=str(BOT_DIR / "domain"),
         config=str(config or BOT_DIR / "config.yml"),
         training_files=[str(data_file), str(BOT_DIR / "data")],
         output=str(out),
@@ -69,7 +67,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=MODELS_DIR)
     parser.add_argument("--force", action="store_true", help="train even if nothing changed")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
+    quiet_rasa()
     train(args.out, args.force)
 
 

@@ -13,10 +13,17 @@ step "lint (ruff)"
 .venv/bin/ruff check .
 
 step "Rasa data validation"
-.venv-rasa/bin/rasa data validate --domain bot/domain.yml --config bot/config.yml \
+.venv-rasa/bin/rasa data validate --domain bot/domain --config bot/config.yml \
   --data build/data bot/data 2>&1 | grep -E "WARNING|UserWarning|ERROR|Error|conflict" || true
-.venv-rasa/bin/rasa data validate --domain bot/domain.yml --config bot/config.yml \
+.venv-rasa/bin/rasa data validate --domain bot/domain --config bot/config.yml \
   --data build/data bot/data >/dev/null 2>&1
+
+step "dialogue test stories (rasa test core)"
+.venv-rasa/bin/rasa test core --model models/hotline.tar.gz --stories bot/tests \
+  --out build/rasa-test --fail-on-prediction-errors >/dev/null 2>&1 \
+  || { echo "rasa test core failed, see build/rasa-test/failed_test_stories.yml"; \
+       cat build/rasa-test/failed_test_stories.yml; exit 1; }
+echo "all test stories pass"
 
 step "NLU components (Rasa environment)"
 .venv-rasa/bin/python -m pytest tests/nlu -q -p no:cacheprovider -o addopts="-ra --strict-markers" --confcutdir=tests/nlu

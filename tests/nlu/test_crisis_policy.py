@@ -16,7 +16,7 @@ from nlu.paths import BOT_DIR
 
 @pytest.fixture(scope="module")
 def domain():
-    return Domain.load(str(BOT_DIR / "domain.yml"))
+    return Domain.load(str(BOT_DIR / "domain"))
 
 
 def _policy(tmp_path, **config):
@@ -60,10 +60,10 @@ def test_after_the_numbers_it_listens(tmp_path, domain):
 
 
 def test_follow_up_actions_run_before_listening(tmp_path, domain):
-    policy = _policy(tmp_path, follow_up_actions=["utter_request_human"])
+    policy = _policy(tmp_path, follow_up_actions=["utter_handoff_now"])
     tracker = _tracker("self_harm", "high", after=["utter_crisis"])
-    assert _predicted(policy, tracker, domain) == "utter_request_human"
-    tracker = _tracker("self_harm", "high", after=["utter_crisis", "utter_request_human"])
+    assert _predicted(policy, tracker, domain) == "utter_handoff_now"
+    tracker = _tracker("self_harm", "high", after=["utter_crisis", "utter_handoff_now"])
     assert _predicted(policy, tracker, domain) == "action_listen"
 
 

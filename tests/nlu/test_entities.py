@@ -84,3 +84,22 @@ def test_component_appends_entities_to_messages():
         ("age", "VietnameseEntityExtractor"),
         ("location", "VietnameseEntityExtractor"),
     ]
+
+
+@pytest.mark.parametrize(
+    "text, number",
+    [
+        ("sđt e nè 0912345670", "0912345670"),
+        ("so cua toi 84903445567", "0903445567"),
+        ("Số máy bàn nhà tôi là 0277 3851 234", "02773851234"),
+        ("gọi +84 912 000 111 giúp tôi", "0912000111"),
+        ("0912.345.678", "0912345678"),
+    ],
+)
+def test_vietnamese_phone_numbers_are_normalized(text, number):
+    assert _values(text, "phone_number") == [number]
+
+
+@pytest.mark.parametrize("text", ["em 14 tuổi năm 2024", "mã 0123", "số 0112345678", "091234567"])
+def test_other_numbers_are_not_phone_numbers(text):
+    assert _values(text, "phone_number") == []
