@@ -36,8 +36,8 @@ from knowledge.models import (  # noqa: E402
     Attribute,
     Commune,
     Organization,
-    PlaceAlias,
     Phone,
+    PlaceAlias,
     Province,
     Schedule,
     Service,
@@ -64,7 +64,14 @@ def generate(session_factory, services: int, communes: int, rng: random.Random) 
             service_id = f"bench-svc-{number}"
             org_id = f"bench-org-{number // 5}"
             if number % 5 == 0:
-                orgs.append({"id": org_id, "name": f"Tổ chức thử {number // 5}", "source": "bench", "verification": "unverified"})
+                orgs.append(
+                    {
+                        "id": org_id,
+                        "name": f"Tổ chức thử {number // 5}",
+                        "source": "bench",
+                        "verification": "unverified",
+                    }
+                )
             low = rng.choice([None, None, None, 6, 16, 18])
             rows.append(
                 {
@@ -82,30 +89,64 @@ def generate(session_factory, services: int, communes: int, rng: random.Random) 
             if number < 50:
                 area = {"scope": "national", "province_code": None, "commune_id": None}
             elif draw < 0.25:
-                area = {"scope": "province", "province_code": rng.choice(provinces), "commune_id": None}
+                area = {
+                    "scope": "province",
+                    "province_code": rng.choice(provinces),
+                    "commune_id": None,
+                }
             else:
                 commune_id, code = rng.choice(chosen)
                 area = {"scope": "commune", "province_code": code, "commune_id": commune_id}
-            areas.append({"id": f"{service_id}:area", "service_id": service_id, "name": None, "description": None, **area})
+            areas.append(
+                {
+                    "id": f"{service_id}:area",
+                    "service_id": service_id,
+                    "name": None,
+                    "description": None,
+                    **area,
+                }
+            )
             for term in rng.sample(terms, rng.randint(1, 3)):
-                attributes.append({"id": f"{service_id}:{term}", "service_id": service_id, "taxonomy_term_id": term, "value": None, "label": None})
+                attributes.append(
+                    {
+                        "id": f"{service_id}:{term}",
+                        "service_id": service_id,
+                        "taxonomy_term_id": term,
+                        "value": None,
+                        "label": None,
+                    }
+                )
             phones.append(
                 {
-                    "id": f"{service_id}:phone", "service_id": service_id, "organization_id": None, "location_id": None,
-                    "number": f"0{rng.randint(200_000_000, 999_999_999)}", "extension": None, "type": "voice",
-                    "description": None, "source": "bench", "verification": "unverified", "last_verified": None,
+                    "id": f"{service_id}:phone",
+                    "service_id": service_id,
+                    "organization_id": None,
+                    "location_id": None,
+                    "number": f"0{rng.randint(200_000_000, 999_999_999)}",
+                    "extension": None,
+                    "type": "voice",
+                    "description": None,
+                    "source": "bench",
+                    "verification": "unverified",
+                    "last_verified": None,
                 }
             )
             if rng.random() < 0.7:
                 round_clock = rng.random() < 0.1
                 schedules.append(
                     {
-                        "id": f"{service_id}:schedule", "service_id": service_id, "location_id": None,
-                        "service_at_location_id": None, "freq": "WEEKLY",
+                        "id": f"{service_id}:schedule",
+                        "service_id": service_id,
+                        "location_id": None,
+                        "service_at_location_id": None,
+                        "freq": "WEEKLY",
                         "byday": "MO,TU,WE,TH,FR,SA,SU" if round_clock else WEEKDAYS,
                         "opens_at": None if round_clock else dt.time(7, 30),
                         "closes_at": None if round_clock else dt.time(17, 0),
-                        "valid_from": None, "valid_to": None, "open_24_7": round_clock, "description": None,
+                        "valid_from": None,
+                        "valid_to": None,
+                        "open_24_7": round_clock,
+                        "description": None,
                     }
                 )
         for model, data in (
@@ -124,7 +165,9 @@ def place_texts(session_factory, count: int, rng: random.Random) -> list[str | N
     with session_factory() as session:
         communes = session.execute(select(Commune.name, Province.short_name).join(Province)).all()
         former = session.execute(
-            select(PlaceAlias.name, PlaceAlias.old_district_name).where(PlaceAlias.kind == "old_commune")
+            select(PlaceAlias.name, PlaceAlias.old_district_name).where(
+                PlaceAlias.kind == "old_commune"
+            )
         ).all()
         provinces = list(session.scalars(select(Province.short_name)))
     texts: list[str | None] = []
@@ -169,7 +212,9 @@ def run(url: str, args: argparse.Namespace) -> dict[str, float]:
         timings = []
         with factory() as session:
             for topic, place, age in list(zip(topics, texts, ages, strict=True))[:20]:
-                search_directory(session, topic, place, age=age, now=now)  # warm-up: lookup tables, caches
+                search_directory(
+                    session, topic, place, age=age, now=now
+                )  # warm-up: lookup tables, caches
             for topic, place, age in zip(topics, texts, ages, strict=True):
                 begin = time.perf_counter()
                 search_directory(session, topic, place, age=age, now=now)
@@ -194,7 +239,9 @@ def main() -> None:
     parser.add_argument("--services", type=int, default=10_000)
     parser.add_argument("--communes", type=int, default=3_000)
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
-    parser.add_argument("--postgres-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument(
+        "--postgres-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    )
     args = parser.parse_args()
 
     results: dict[str, dict[str, float]] = {}
@@ -208,13 +255,17 @@ def main() -> None:
         with admin.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
         try:
-            results["postgresql"] = run(admin_url.set(database=name).render_as_string(hide_password=False), args)
+            results["postgresql"] = run(
+                admin_url.set(database=name).render_as_string(hide_password=False), args
+            )
         finally:
             with admin.connect() as connection:
                 connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             admin.dispose()
 
-    print(f"\ndirectory search: {args.services} generated services over {args.communes} communes, {args.searches} searches")
+    print(
+        f"\ndirectory search: {args.services} generated services over {args.communes} communes, {args.searches} searches"
+    )
     print(f"{'backend':<11} {'build s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}")
     for backend, figures in results.items():
         print(

@@ -22,8 +22,8 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Dict, List
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -55,12 +55,12 @@ policies: []
 """
 
 
-def percentile(values: List[float], q: float) -> float:
+def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-def measure(predict: Callable[[str], str], cases: List[Case]) -> Dict:
+def measure(predict: Callable[[str], str], cases: list[Case]) -> dict:
     """Accuracy per register and latency of one predictor on one held-out set."""
     latencies, by_register, correct = [], {}, 0
     for case in cases:
@@ -140,7 +140,7 @@ def main() -> int:
     quiet_rasa()
     held_out = {name: load_heldout(path) for name, path in HELDOUT_SETS.items()}
     held_out = {name: cases for name, cases in held_out.items() if cases}
-    results: Dict[str, Dict] = {}
+    results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
         pipelines = {"ours": lambda: train_ours(Path(tmp)), "tfidf+svm": train_tfidf}
         if not args.skip_stock:
@@ -157,7 +157,7 @@ def main() -> int:
     return 0
 
 
-def print_table(results: Dict[str, Dict], sets: List[str]) -> None:
+def print_table(results: dict[str, dict], sets: list[str]) -> None:
     for set_name in sets:
         print(f"\n{set_name}")
         print(f"{'pipeline':12} {'all':>6} {'acc':>6} {'noacc':>6} {'teen':>6} {'train s':>8} {'p50 ms':>7} {'p95 ms':>7}")

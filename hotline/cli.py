@@ -15,21 +15,18 @@ from typing import Annotated
 
 import typer
 
+from hotline.db_cli import db_app
 from hotline.rasa_env import RasaEnvironmentMissing, module_command, rasa_env
 from hotline.settings import REPO_ROOT, get_settings
+from knowledge.cli import directory_app
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
 nlu_app = typer.Typer(help="Train, use and measure the Vietnamese NLU model.", no_args_is_help=True)
 app.add_typer(nlu_app, name="nlu")
+app.add_typer(db_app, name="db")
+app.add_typer(directory_app, name="directory")
 
 
-def _mount_optional_apps() -> None:
-    """Sub-commands of the packages that provide one."""
-    from hotline.db_cli import db_app
-    from knowledge.cli import directory_app
-
-    app.add_typer(db_app, name="db")
-    app.add_typer(directory_app, name="directory")
 
 
 @app.command()
@@ -78,11 +75,6 @@ def evaluate(ctx: typer.Context) -> None:
     """Accuracy, macro-F1, per-register accuracy and risk recall (add --folds 5 for CV)."""
     _exec_in_rasa_env("nlu.evaluate", ctx.args)
 
-
-try:
-    _mount_optional_apps()
-except ImportError:  # the directory package is still being written
-    pass
 
 if __name__ == "__main__":
     app()

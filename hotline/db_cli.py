@@ -7,6 +7,8 @@ Usage:
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -23,7 +25,9 @@ def _db() -> None:
 
 
 @db_app.command("upgrade")
-def upgrade(revision: str = typer.Argument("head", help="phiên bản đích, mặc định là mới nhất")) -> None:
+def upgrade(
+    revision: Annotated[str, typer.Argument(help="phiên bản đích, mặc định là mới nhất")] = "head",
+) -> None:
     """Áp dụng các migration Alembic lên cơ sở dữ liệu (DATABASE_URL)."""
     url = get_settings().database_url
     # Only the backend and database name: the URL may hold a password.
@@ -32,7 +36,9 @@ def upgrade(revision: str = typer.Argument("head", help="phiên bản đích, m�
     try:
         upgrade_database(url, revision)
     except SQLAlchemyError as error:
-        typer.echo(f"Không nâng cấp được cơ sở dữ liệu {where}: {error.__class__.__name__}", err=True)
+        typer.echo(
+            f"Không nâng cấp được cơ sở dữ liệu {where}: {error.__class__.__name__}", err=True
+        )
         raise typer.Exit(1) from None
     typer.echo(f"Cơ sở dữ liệu {where} đã ở phiên bản {revision}.")
 

@@ -108,8 +108,23 @@ def _announce_when_ready(targets: list[Service], settings: Settings) -> None:
         print("[hotline] The services did not come up in time; see the log above.", flush=True)
 
 
+def prepare_database(settings: Settings) -> None:
+    """Create or migrate the database, and load the shipped directory on first start."""
+    from hotline.db import make_engine, make_session_factory, upgrade_database
+    from knowledge.seed import ensure_seeded
+
+    upgrade_database(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        ensure_seeded(make_session_factory(engine))
+    finally:
+        engine.dispose()
+
+
 def run(settings: Settings) -> int:
-    """Start every service, announce readiness, and serve until interrupted."""
+    """Prepare the database, start every service, announce readiness, serve until interrupted."""
+    print("[hotline] preparing the database (migrations, directory seed)...", flush=True)
+    prepare_database(settings)
     rasa_token = (
         settings.rasa_token.get_secret_value() if settings.rasa_token else secrets.token_urlsafe(24)
     )
