@@ -12,6 +12,8 @@ from logging.config import fileConfig
 
 from alembic import context
 
+import connectors.models  # noqa: F401  (registers the gateway's tables on Base.metadata)
+import helpdesk.models  # noqa: F401  (registers the helpdesk tables on Base.metadata)
 import knowledge.models  # noqa: F401  (registers the directory tables on Base.metadata)
 from hotline.db import Base, make_engine
 from hotline.settings import get_settings

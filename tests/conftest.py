@@ -22,6 +22,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+import connectors.models  # noqa: F401  (the gateway's tables too)
+import helpdesk.models  # noqa: F401  (every table on Base.metadata, for the schema comparisons)
 from hotline.db import make_engine, upgrade_database
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/hotline_test"
