@@ -1,13 +1,14 @@
 """`hotline run`: start the assistant's processes and keep them running until interrupted.
 
-Processes (see ARCHITECTURE.md): the Rasa server and the action server (the gateway
-joins them when it exists). They run under honcho's process manager, which multiplexes
-their output, stops all of them when one dies, and shuts them down on Ctrl-C or SIGTERM,
+Processes (see ARCHITECTURE.md): the Rasa server, the action server and the gateway
+(`python -m connectors`: web chat, REST API, Telegram, Zalo). They run under honcho's
+process manager, which multiplexes their output, stops all of them when one dies, and shuts them down on Ctrl-C or SIGTERM,
 with or without a terminal, so the command also works under a supervisor (systemd).
 """
 
 from __future__ import annotations
 
+import os
 import secrets
 import shlex
 import sys
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 import httpx
 from honcho.manager import Manager
 
+from connectors.config import enabled_channels
 from hotline.rasa_env import rasa_env, rasa_python
 from hotline.settings import REPO_ROOT, Settings
 
@@ -53,7 +55,8 @@ def services(settings: Settings, rasa_token: str) -> list[Service]:
             "--interface", settings.bind_host, "--port", str(settings.rasa_port),
             "--endpoints", str(REPO_ROOT / "bot" / "endpoints.yml"),
             "--credentials", str(REPO_ROOT / "bot" / "credentials.yml"),
-            "--enable-api", "--auth-token", rasa_token,
+            # one argument: a token may start with "-", which argparse would take for an option
+            "--enable-api", f"--auth-token={rasa_token}",
         ],  # fmt: skip
         env=rasa_env(
             {
@@ -74,7 +77,15 @@ def services(settings: Settings, rasa_token: str) -> list[Service]:
         env={},
         health_url=f"{settings.action_server_url}/health",
     )
-    return [rasa, actions]
+    gateway = Service(
+        name="gateway",
+        command=[sys.executable, "-m", "connectors"],
+        # honcho replaces the environment it is given: pass ours on, with the session's token
+        # for Rasa's HTTP API (the gateway resumes handed-off conversations through it).
+        env={**os.environ, "RASA_TOKEN": rasa_token},
+        health_url=f"{settings.gateway_base_url}/healthz",
+    )
+    return [rasa, actions, gateway]
 
 
 def wait_until_ready(targets: list[Service], timeout: float = READY_TIMEOUT_SECONDS) -> bool:
@@ -99,9 +110,11 @@ def _announce_when_ready(targets: list[Service], settings: Settings) -> None:
     if wait_until_ready(targets):
         print(
             "\n[hotline] Trợ lý đã sẵn sàng / the assistant is ready.\n"
-            "[hotline] Chat with it from a second terminal:  make chat   (or .venv/bin/hotline chat)\n"
+            f"[hotline] Open the web chat: {settings.gateway_base_url}/\n"
+            "[hotline] Or chat from a second terminal:  make chat   (or .venv/bin/hotline chat)\n"
+            f"[hotline] Channels on: {', '.join(enabled_channels(settings))}\n"
             f"[hotline] Rasa {settings.rasa_url} · actions {settings.action_server_url} · "
-            "stop with Ctrl-C\n",
+            f"gateway {settings.gateway_base_url} · stop with Ctrl-C\n",
             flush=True,
         )
     else:
@@ -129,6 +142,7 @@ def run(settings: Settings) -> int:
         settings.rasa_token.get_secret_value() if settings.rasa_token else secrets.token_urlsafe(24)
     )
     targets = services(settings, rasa_token)
+    print(f"[hotline] channels on: {', '.join(enabled_channels(settings))}", flush=True)
     manager = Manager()
     for service in targets:
         manager.add_process(
