@@ -6,7 +6,7 @@ RASA_PY := .venv-rasa/bin/python
 export PYTHONPATH := $(CURDIR)
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: setup setup-app setup-rasa run chat train eval bench test test-nlu test-app lint clean
+.PHONY: setup setup-app setup-rasa run chat train eval bench bench-gateway test test-nlu test-app lint clean
 
 setup:
 	@scripts/setup.sh all
@@ -33,6 +33,10 @@ eval: setup train
 
 bench: setup train
 	@$(RASA_PY) bench/nlu_compare.py
+
+## the gateway's added latency over Rasa's REST channel, and messages per second
+bench-gateway: setup train
+	@$(APP_PY) bench/gateway_latency.py
 
 test: setup train
 	@scripts/test.sh

@@ -109,7 +109,7 @@ class ValidateLocationForm(FormValidationAction):
         tracker: Tracker,
         domain: dict[str, Any],
     ) -> dict[str, Any]:
-        text = ", ".join(slot_value) if isinstance(slot_value, list) else str(slot_value or "")
+        text = _place_text(slot_value, tracker)
         if _is_skip(text, tracker):
             dispatcher.utter_message(response="utter_location_skipped")
             return {names.LOCATION: names.LOCATION_SKIPPED, **place_slots(None)}
@@ -120,6 +120,19 @@ class ValidateLocationForm(FormValidationAction):
         if tell_place(dispatcher, text, answer):
             return {names.LOCATION: text, **place_slots(answer.resolution)}
         return {names.LOCATION: None, **place_slots(None)}
+
+
+def _place_text(slot_value: Any, tracker: Tracker) -> str:
+    """Every place the message names, in order ("xã Mỹ Hiệp, huyện Cao Lãnh, Đồng Tháp"):
+    the slot keeps only one of several entities."""
+    entities = [
+        str(e["value"])
+        for e in (tracker.latest_message or {}).get("entities") or []
+        if e.get("entity") == names.LOCATION
+    ]
+    if len(entities) > 1:
+        return ", ".join(entities)
+    return ", ".join(slot_value) if isinstance(slot_value, list) else str(slot_value or "")
 
 
 def _is_skip(text: str, tracker: Tracker) -> bool:

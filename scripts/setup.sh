@@ -77,9 +77,22 @@ setup_rasa() {
   say "Rasa environment ready"
 }
 
+# The web chat's browser test drives Debian's chromium (Playwright cannot download its own
+# browser here). Installed when missing and possible; otherwise the test says what to do.
+setup_browser() {
+  [ -x /usr/bin/chromium ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing Debian's chromium for the web chat's browser test"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+      || say "could not install chromium (apt-get install chromium); the browser test will fail"
+  else
+    say "chromium is missing: run 'sudo apt-get install chromium' for the web chat's browser test"
+  fi
+}
+
 case "$WHAT" in
-  app) setup_app ;;
+  app) setup_app; setup_browser ;;
   rasa) setup_rasa ;;
-  all) setup_app; setup_rasa ;;
+  all) setup_app; setup_rasa; setup_browser ;;
   *) die "unknown target '$WHAT' (expected app, rasa or all)" ;;
 esac

@@ -17,6 +17,7 @@ pytestmark = pytest.mark.e2e
 
 RASA_PORT = 15005
 ACTIONS_PORT = 15055
+GATEWAY_PORT = 18005
 WEBHOOK = f"http://127.0.0.1:{RASA_PORT}/webhooks/rest/webhook"
 EMERGENCY_NUMBERS = ("115", "113", "111", "112")
 
@@ -30,6 +31,7 @@ def assistant(trained_model, tmp_path_factory):
         "ACTION_SERVER_PORT": str(ACTIONS_PORT),
         "ACTION_SERVER_URL": f"http://127.0.0.1:{ACTIONS_PORT}",
         "RASA_TRACKER_DB": str(tmp_path_factory.mktemp("rasa") / "tracker.db"),
+        "GATEWAY_PORT": str(GATEWAY_PORT),
     }
     # no terminal attached, as under a supervisor
     process = subprocess.Popen(
@@ -62,7 +64,8 @@ def _wait_for_rasa(process, timeout=240):
         try:
             rasa_up = httpx.get(f"http://127.0.0.1:{RASA_PORT}/", timeout=2).is_success
             actions_up = httpx.get(f"http://127.0.0.1:{ACTIONS_PORT}/health", timeout=2).is_success
-            if rasa_up and actions_up:
+            gateway_up = httpx.get(f"http://127.0.0.1:{GATEWAY_PORT}/healthz", timeout=5).is_success
+            if rasa_up and actions_up and gateway_up:
                 return
         except httpx.HTTPError:
             pass
@@ -113,6 +116,33 @@ def test_bad_input_gets_an_answer(assistant, text):
     assert response.status_code == 200
 
 
+def test_hotline_chat_talks_to_the_running_assistant(assistant):
+    result = subprocess.run(
+        [str(REPO_ROOT / ".venv" / "bin" / "hotline"), "chat"],
+        input="xin chào\nbye\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "GATEWAY_URL": f"http://127.0.0.1:{GATEWAY_PORT}"},
+    )
+    assert result.returncode == 0
+    assert "Trợ lý: Xin chào, mình là trợ lý tự động" in result.stdout
+    assert "Trợ lý: Chúc bạn bình an" in result.stdout
+
+
+def test_hotline_chat_says_when_the_assistant_is_not_running():
+    result = subprocess.run(
+        [str(REPO_ROOT / ".venv" / "bin" / "hotline"), "chat"],
+        input="xin chào\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "GATEWAY_URL": "http://127.0.0.1:9"},
+    )
+    assert result.returncode == 1
+    assert "make run" in result.stdout
+
+
 def test_the_api_that_controls_conversations_needs_the_token(assistant):
     response = httpx.get(f"http://127.0.0.1:{RASA_PORT}/conversations/x/tracker", timeout=10)
     assert response.status_code == 401
@@ -121,6 +151,6 @@ def test_the_api_that_controls_conversations_needs_the_token(assistant):
 def test_it_stops_every_process_on_sigterm(assistant):
     assistant.send_signal(signal.SIGTERM)
     assistant.wait(timeout=30)
-    for port in (RASA_PORT, ACTIONS_PORT):
+    for port in (RASA_PORT, ACTIONS_PORT, GATEWAY_PORT):
         with pytest.raises(httpx.HTTPError):
             httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
