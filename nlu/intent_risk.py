@@ -10,7 +10,7 @@ either signal is enough. The threshold keeps hyperbole the classifier is unsure 
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -27,24 +27,24 @@ class SelfHarmRiskEscalation(GraphComponent):
     """Raise `risk` to `high` when the intent is `self_harm` with enough confidence."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {"intents": ["self_harm"], "threshold": 0.6}
 
-    def __init__(self, config: Dict[Text, Any]) -> None:
+    def __init__(self, config: dict[str, Any]) -> None:
         self.intents = set(config["intents"])
         self.threshold = float(config["threshold"])
 
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> SelfHarmRiskEscalation:
         return cls({**cls.get_default_config(), **config})
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             intent = message.get(INTENT) or {}
             if message.get("risk") == HIGH or intent.get("name") not in self.intents:
