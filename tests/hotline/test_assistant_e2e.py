@@ -31,6 +31,8 @@ def assistant(trained_model, tmp_path_factory):
         "ACTION_SERVER_PORT": str(ACTIONS_PORT),
         "ACTION_SERVER_URL": f"http://127.0.0.1:{ACTIONS_PORT}",
         "RASA_TRACKER_DB": str(tmp_path_factory.mktemp("rasa") / "tracker.db"),
+        # a database of the test's own: never the developer's var/hotline.db
+        "DATABASE_URL": f"sqlite:///{tmp_path_factory.mktemp('db') / 'hotline.db'}",
         "GATEWAY_PORT": str(GATEWAY_PORT),
     }
     # no terminal attached, as under a supervisor
@@ -141,6 +143,39 @@ def test_hotline_chat_says_when_the_assistant_is_not_running():
     )
     assert result.returncode == 1
     assert "make run" in result.stdout
+
+
+ASK_PLACE = "xã/phường nào"
+
+
+def test_a_topic_then_the_place_then_a_social_worker_unaccented(assistant):
+    first = say("dv-noacc", "chong toi hay danh toi, toi so lam")
+    assert "trợ lý tự động" in first and ASK_PLACE in first
+    services = say("dv-noacc", "xa my hiep, huyen cao lanh, dong thap")
+    assert "Xã Mỹ Hiệp" in services and "☎" in services
+    assert "kết nối với nhân viên công tác xã hội" in services
+    handoff = say("dv-noacc", "có")
+    assert "HT-" in handoff
+
+
+def test_a_crisis_in_the_middle_of_the_place_question_teencode(assistant):
+    assert ASK_PLACE in say("crisis-form", "e bị tụi bạn bắt nạt hoài 😭")
+    crisis = say("crisis-form", "e mun chet luon cho r")
+    assert crisis.index("115") < crisis.index("mã yêu cầu HT-")
+    assert ASK_PLACE not in crisis
+    assert "0912345678" in say("crisis-form", "sđt e 0912345678")
+
+
+def test_a_person_who_changes_topic_with_diacritics(assistant):
+    assert ASK_PLACE in say("change", "Tôi muốn hỏi về trợ cấp hộ nghèo")
+    changed = say("change", "À mà ba tôi bị liệt, muốn làm giấy xác nhận khuyết tật")
+    assert "khuyết tật" in changed and ASK_PLACE in changed
+    assert "Đồng Nai" in say("change", "Đồng Nai")
+
+
+def test_every_turn_gets_a_reply(assistant):
+    for text in ["alo", "???", "cho hỏi giá vàng", "xổ số hôm nay", "ừ", "ko", "xoá dữ liệu"]:
+        assert say("every-turn", text).strip()
 
 
 def test_the_api_that_controls_conversations_needs_the_token(assistant):
