@@ -82,6 +82,23 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     return url
 
 
+def database_of_its_own(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, name: str
+) -> str:
+    """A migrated database apart from the shared one, for test packages whose code commits
+    for real (a `database_url` override parameterized like the one above)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp(name) / 'hotline.db'}"
+    else:
+        base = make_url(request.config.getoption("--postgres-url"))
+        url = _fresh_postgres(base.set(database=f"{base.database}_{name}").render_as_string(False))
+    upgrade_database(url)
+    return url
+
+
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
 @pytest.fixture(scope="session")
 def db_engine(database_url: str) -> Iterator[Engine]:
     """The engine of the migrated test database, shared by the whole run."""

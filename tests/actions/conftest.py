@@ -10,34 +10,23 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from actions.database import use_session_factory
-from hotline.db import make_engine, upgrade_database
+from hotline.db import make_engine
 from knowledge.seed import ensure_seeded
-from tests.conftest import _fresh_postgres
+from tests.conftest import BACKENDS, database_of_its_own
 
 
-@pytest.fixture(
-    scope="session",
-    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
-)
+@pytest.fixture(scope="session", params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
     """A database of the action tests' own: the actions run their work in worker threads,
     and the seeded directory is large; keep both away from the store tests' database."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('actions-db') / 'hotline.db'}"
-    else:
-        base = make_url(request.config.getoption("--postgres-url"))
-        url = _fresh_postgres(base.set(database=f"{base.database}_actions").render_as_string(False))
-    upgrade_database(url)
-    return url
+    return database_of_its_own(request, tmp_path_factory, "actions")
 
 
 @pytest.fixture(scope="session")
 def db_engine(database_url: str) -> Iterator[Engine]:
-    """The engine of the action tests' database (see `database_url`)."""
     engine = make_engine(database_url)
     yield engine
     engine.dispose()

@@ -18,15 +18,14 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.app import create_app
 from connectors.gateway import Gateway
 from helpdesk.models import Conversation, Message, Ticket
-from hotline.db import make_engine, make_session_factory, upgrade_database
+from hotline.db import make_engine, make_session_factory
 from hotline.settings import REPO_ROOT, Settings
-from tests.conftest import _fresh_postgres
+from tests.conftest import BACKENDS, database_of_its_own
 from tests.connectors.standins import FakeRasa, TelegramBotApi, ZaloApis, ZaloBotApi
 
 TELEGRAM_SECRET = "tg-webhook-secret_0123456789"
@@ -102,25 +101,15 @@ def unique_id() -> Callable[[str], str]:
     return lambda prefix="id": f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
-@pytest.fixture(
-    scope="session",
-    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
-)
+@pytest.fixture(scope="session", params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
     """A database of the gateway tests' own: they commit for real (the gateway runs its
     own transactions), which must not leak into the rolled-back store tests."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('gateway-db') / 'hotline.db'}"
-    else:
-        base = make_url(request.config.getoption("--postgres-url"))
-        url = _fresh_postgres(base.set(database=f"{base.database}_gateway").render_as_string(False))
-    upgrade_database(url)
-    return url
+    return database_of_its_own(request, tmp_path_factory, "gateway")
 
 
 @pytest.fixture(scope="session")
 def db_engine(database_url: str) -> Iterator[Engine]:
-    """The engine of the gateway tests' database (see `database_url`)."""
     engine = make_engine(database_url)
     yield engine
     engine.dispose()
