@@ -9,6 +9,7 @@ stores the message, answers the platform at once, and lets the router work after
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Request, status
@@ -44,6 +45,15 @@ def _forbidden(what: str) -> HTTPException:
     return HTTPException(status.HTTP_403_FORBIDDEN, f"Wrong {what}")
 
 
+def _require_secret(secret: str | None, verify: Callable[[str], bool], channel: str) -> None:
+    """401 without the secret-token header, 403 with a wrong one; nothing is stored."""
+    if secret is None:
+        raise _unauthenticated("secret token")
+    if not verify(secret):
+        logger.warning("%s webhook with a wrong secret token refused", channel)
+        raise _forbidden("secret token")
+
+
 @router.post("/telegram", response_model=WebhookAck, responses=_AUTH_RESPONSES)
 async def telegram_webhook(
     request: Request,
@@ -52,11 +62,7 @@ async def telegram_webhook(
     secret: Annotated[str | None, Header(alias="X-Telegram-Bot-Api-Secret-Token")] = None,
 ) -> WebhookAck:
     """An update from Telegram (registered with `setWebhook(secret_token=...)`)."""
-    if secret is None:
-        raise _unauthenticated("secret token")
-    if not telegram.verify_secret(secret):
-        logger.warning("Telegram webhook with a wrong secret token refused")
-        raise _forbidden("secret token")
+    _require_secret(secret, telegram.verify_secret, "Telegram")
     payload = parse_json_object(await request.body())
     try:
         update = telegram.parse(payload)
@@ -101,11 +107,7 @@ async def zalo_bot_webhook(
     secret: Annotated[str | None, Header(alias="X-Bot-Api-Secret-Token")] = None,
 ) -> WebhookAck:
     """An update of the Zalo bot, bare or wrapped as `{ok, result}`."""
-    if secret is None:
-        raise _unauthenticated("secret token")
-    if not bot.verify_secret(secret):
-        logger.warning("Zalo Bot webhook with a wrong secret token refused")
-        raise _forbidden("secret token")
+    _require_secret(secret, bot.verify_secret, "Zalo Bot")
     payload = parse_json_object(await request.body())
     try:
         inbound = zalo_bot.parse_update(payload)
