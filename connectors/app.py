@@ -25,6 +25,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from connectors.endpoints import health, messages, web, webhooks
 from connectors.gateway import build_gateway, load_risk_assessor
 from connectors.router import RiskAssessor
+from connectors.staff import api as staff_api
+from connectors.staff import console as staff_console
 from hotline.db import make_engine, make_session_factory
 from hotline.settings import Settings
 
@@ -83,6 +85,8 @@ def create_app(
     app.include_router(web.router)
     app.include_router(messages.router)
     app.include_router(webhooks.router)
+    app.include_router(staff_api.router)
+    app.include_router(staff_console.router)
     app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")
 
     @app.exception_handler(SQLAlchemyError)

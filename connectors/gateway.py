@@ -27,6 +27,9 @@ from connectors.outbound import Outbound
 from connectors.rasa import Health, RasaClient
 from connectors.ratelimit import RateLimiter
 from connectors.router import RiskAssessor, Router
+from connectors.staff.desk import StaffDesk
+from connectors.staff.escalation import EscalationWatch
+from connectors.staff.principal import LoginGuard
 from connectors.store import Store
 from connectors.texts import GatewayTexts, load_texts
 from hotline.settings import Settings
@@ -59,6 +62,9 @@ class Gateway:
     health: Health
     outbound: Outbound
     router: Router
+    desk: StaffDesk
+    escalation: EscalationWatch
+    login_guard: LoginGuard
     telegram: TelegramChannel | None = None
     zalo_oa: ZaloOAChannel | None = None
     zalo_bot: ZaloBotChannel | None = None
@@ -71,6 +77,7 @@ class Gateway:
             await self.zalo_bot.start()
         self._tasks.append(asyncio.create_task(self._redeliver_forever()))
         self._tasks.append(asyncio.create_task(self.health.watch()))
+        self._tasks.append(asyncio.create_task(self.escalation.run_forever()))
         logger.info("gateway started; channels: %s", ", ".join(enabled_channels(self.settings)))
 
     async def stop(self) -> None:
@@ -152,6 +159,16 @@ def build_gateway(
         health=health,
         outbound=outbound,
         router=router,
+        desk=StaffDesk(store, outbound, hub, texts, settings),
+        escalation=EscalationWatch(
+            store,
+            outbound,
+            hub,
+            texts,
+            minutes=settings.escalation_minutes,
+            interval_seconds=settings.escalation_check_seconds,
+        ),
+        login_guard=LoginGuard(),
         telegram=telegram,
         zalo_oa=zalo_oa,
         zalo_bot=zalo_bot,

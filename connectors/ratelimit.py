@@ -52,12 +52,25 @@ class RateLimiter:
         self._clock = clock
         self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
 
-    def check(self, key: str) -> Decision:
-        """Take one token for `key` if there is one."""
-        now = self._clock()
+    def _refilled(self, key: str, now: float) -> _Bucket:
         bucket = self._buckets.pop(key, None) or _Bucket(self._burst, now)
         bucket.tokens = min(self._burst, bucket.tokens + (now - bucket.updated) * self._rate)
         bucket.updated = now
+        return bucket
+
+    def peek(self, key: str) -> float:
+        """Seconds until `key` has a token again (0 when it has one), taking nothing."""
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            return 0.0
+        now = self._clock()
+        tokens = min(self._burst, bucket.tokens + (now - bucket.updated) * self._rate)
+        return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self._rate
+
+    def check(self, key: str) -> Decision:
+        """Take one token for `key` if there is one."""
+        now = self._clock()
+        bucket = self._refilled(key, now)
         self._buckets[key] = bucket
         if len(self._buckets) > MAX_SENDERS:
             # Forget the longest-idle sender: its bucket would be full again by now anyway.

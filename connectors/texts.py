@@ -35,6 +35,9 @@ class GatewayTexts:
     empty_message: str
     rate_limited: str
     button_hint: str
+    staff_joined: str
+    returned_to_assistant: str
+    escalation_notice: str
     content_labels: dict[str, str]
 
     def label(self, kind: str) -> str:

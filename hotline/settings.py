@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     escalation_minutes: float = Field(
         2.0, gt=0, description="an urgent ticket unclaimed this long alerts the supervisors"
     )
+    escalation_check_seconds: float = Field(
+        10.0, gt=0, description="how often the gateway looks for urgent tickets to escalate"
+    )
     retention_days: int = Field(
         365, ge=1, description="resolved conversations' text is purged after this many days"
     )

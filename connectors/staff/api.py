@@ -1,0 +1,482 @@
+"""The staff JSON API under `/api/v1/staff`: the console's only back end, and integrations'.
+
+Log in with `POST /login` (`{"username", "password"}` → `{"token", ...}`, which also sets
+the console's cookie), then call the rest with `Authorization: Bearer <token>` or the
+cookie plus `X-CSRF-Token`. Handlers parse, call `StaffDesk`, and format; what each role
+may do is decided there and in `auth`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi import Path as PathParam
+from fastapi.responses import StreamingResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connectors.deps import GatewayDep
+from connectors.events import ALL
+from connectors.outbound import Delivered
+from connectors.staff.auth import (
+    BAD_ORIGIN,
+    SESSION_COOKIE,
+    StaffDep,
+    SupervisorDep,
+    bearer_token,
+    same_origin,
+)
+from connectors.staff.desk import DeskError, StaffDesk, TicketView
+from connectors.staff.schemas import (
+    ActionOut,
+    CannedIn,
+    CannedOut,
+    CannedUpdateIn,
+    HistoryOut,
+    Line,
+    LoginIn,
+    LoginOut,
+    MeOut,
+    NoteOut,
+    QueueItemOut,
+    ResolveIn,
+    ServiceOut,
+    StaffMemberOut,
+    TextIn,
+    TicketOut,
+    TranscriptLineOut,
+    TransferIn,
+    speaker,
+)
+from helpdesk.models import ACTIVE_TICKET_STATUSES, Message, StaffMember, Ticket
+from helpdesk.queue import QueueEntry
+from helpdesk.sessions import SESSION_TTL, authenticate, end_session, start_session
+from helpdesk.tickets import OUTCOMES
+from knowledge.taxonomy import read_taxonomy
+
+router = APIRouter(prefix="/api/v1/staff", tags=["staff"])
+
+WRONG_LOGIN = "Tên đăng nhập hoặc mật khẩu không đúng."
+TOO_MANY_LOGINS = "Bạn đã nhập sai nhiều lần. Vui lòng đợi {minutes} phút rồi thử lại."
+KEEPALIVE_SECONDS = 15.0
+TicketCode = Annotated[str, PathParam(min_length=4, max_length=16)]
+UNAUTHORIZED = {401: {"description": "not logged in"}}
+FORBIDDEN = {403: {"description": "the role does not allow it, or CSRF check failed"}}
+
+
+def get_desk(gateway: GatewayDep) -> StaffDesk:
+    return gateway.desk
+
+
+DeskDep = Annotated[StaffDesk, Depends(get_desk)]
+
+
+async def _call(coroutine: Any) -> Any:
+    """Await a desk call; its refusals become HTTP errors with their Vietnamese reason."""
+    try:
+        return await coroutine
+    except DeskError as error:
+        raise HTTPException(error.status_code, str(error)) from None
+
+
+# --- session ----------------------------------------------------------------------------
+
+
+def _client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@router.post(
+    "/login",
+    response_model=LoginOut,
+    responses={401: {"description": "wrong username or password"}, 429: {"description": "too many failures"}},
+)  # fmt: skip
+async def login(
+    body: LoginIn, request: Request, response: Response, gateway: GatewayDep
+) -> LoginOut:
+    """Log in; the token works as a bearer token, and the cookie for the console."""
+    if not same_origin(request):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, BAD_ORIGIN)
+    keys = (f"user:{body.username.strip().lower()}", f"addr:{_client_address(request)}")
+    wait = gateway.login_guard.retry_after(*keys)
+    if wait > 0:
+        minutes = max(1, round(wait / 60))
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            TOO_MANY_LOGINS.format(minutes=minutes),
+            headers={"Retry-After": str(int(wait) + 1)},
+        )
+
+    def work(session: Session) -> LoginOut | None:
+        staff = authenticate(session, body.username, body.password)
+        if staff is None:
+            return None
+        token, staff_session = start_session(session, staff)
+        return LoginOut(
+            token=token,
+            username=staff.username,
+            display_name=staff.display_name,
+            role=staff.role,  # type: ignore[arg-type]
+            csrf_token=staff_session.csrf_token,
+            expires_at=staff_session.expires_at,
+        )
+
+    # Argon2 takes a tenth of a second of CPU: in a worker thread, like every unit of work.
+    answer = await gateway.store.run(work)
+    if answer is None:
+        gateway.login_guard.failed(*keys)
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, WRONG_LOGIN)
+    response.set_cookie(
+        SESSION_COOKIE,
+        answer.token,
+        max_age=int(SESSION_TTL.total_seconds()),
+        httponly=True,
+        secure=True,
+        samesite="strict",
+        path="/",
+    )
+    return answer
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=UNAUTHORIZED)
+async def logout(request: Request, staff: StaffDep, gateway: GatewayDep) -> Response:
+    """End this session (the token and the cookie stop working)."""
+    token = bearer_token(request) or request.cookies.get(SESSION_COOKIE, "")
+    await gateway.store.run(lambda s: end_session(s, token))
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    response.delete_cookie(SESSION_COOKIE, path="/", secure=True, httponly=True, samesite="strict")
+    return response
+
+
+@router.get("/me", response_model=MeOut, responses=UNAUTHORIZED)
+async def me(staff: StaffDep) -> MeOut:
+    """Who is logged in, and the CSRF token the console sends with its changes."""
+    return MeOut(
+        username=staff.username,
+        display_name=staff.display_name,
+        role=staff.role,  # type: ignore[arg-type]
+        csrf_token=staff.csrf_token,
+    )
+
+
+# --- the queue and tickets --------------------------------------------------------------
+
+
+def _queue_item(entry: QueueEntry) -> QueueItemOut:
+    return QueueItemOut(
+        code=entry.code,
+        status=entry.status,  # type: ignore[arg-type]
+        priority=entry.priority,  # type: ignore[arg-type]
+        topic=entry.topic,
+        risk=entry.risk,  # type: ignore[arg-type]
+        channel=entry.channel,
+        province=entry.province,
+        commune=entry.commune,
+        location_text=entry.location_text,
+        assignee=entry.assignee,
+        created_at=entry.created_at,
+        waiting_seconds=entry.waiting_seconds,
+        escalated=entry.escalated,
+        handoff_state=entry.handoff_state,
+        last_messages=[
+            Line(from_=speaker(line.author), text=line.text, at=line.at)
+            for line in entry.last_messages
+        ],
+    )
+
+
+@router.get("/queue", response_model=list[QueueItemOut], responses=UNAUTHORIZED)
+async def queue(
+    staff: StaffDep, desk: DeskDep, mine: Annotated[bool, Query()] = False
+) -> list[QueueItemOut]:
+    """Tickets waiting for or held by staff: urgent first, then the longest waiting."""
+    return [_queue_item(entry) for entry in await _call(desk.queue(staff, mine=mine))]
+
+
+def _ticket_out(view: TicketView) -> TicketOut:
+    return TicketOut(
+        code=view.code,
+        status=view.status,  # type: ignore[arg-type]
+        priority=view.priority,  # type: ignore[arg-type]
+        topic=view.topic,
+        risk=view.risk,  # type: ignore[arg-type]
+        channel=view.channel,
+        province=view.province,
+        commune=view.commune,
+        location_text=view.location_text,
+        assignee=view.assignee,
+        outcome=view.outcome,
+        callback_phone=view.callback_phone,
+        created_at=view.created_at,
+        assigned_at=view.assigned_at,
+        resolved_at=view.resolved_at,
+        escalated=view.escalated,
+        handoff_state=view.handoff_state,
+        messages=[
+            TranscriptLineOut(
+                id=m.id,
+                from_=speaker(m.author),
+                staff=m.staff_username,
+                text=m.text,
+                at=m.at,
+                delivery_status=m.delivery_status,  # type: ignore[arg-type]
+            )
+            for m in view.messages
+        ],
+        notes=[NoteOut(id=n.id, author=n.author, text=n.text, at=n.at) for n in view.notes],
+        history=[
+            HistoryOut(at=h.at, actor=h.actor, action=h.action, details=h.details)
+            for h in view.history
+        ],
+        services=[
+            ServiceOut(
+                name=s.name,
+                organization=s.organization,
+                phones=[p.to_dict() for p in s.phones],
+                address=s.address,
+                hours=s.hours,
+                open_now=s.open_now,
+            )
+            for s in view.services
+        ],
+    )
+
+
+@router.get(
+    "/tickets/{code}",
+    response_model=TicketOut,
+    responses={**UNAUTHORIZED, 404: {"description": "no such ticket"}},
+)
+async def ticket(code: TicketCode, staff: StaffDep, desk: DeskDep) -> TicketOut:
+    """The ticket with its transcript, notes, history and matched services (audited)."""
+    return _ticket_out(await _call(desk.ticket(staff, code)))
+
+
+ACTION_ERRORS = {
+    **UNAUTHORIZED,
+    **FORBIDDEN,
+    404: {"description": "no such ticket"},
+    409: {"description": "the ticket's state does not allow it (e.g. claimed by someone else)"},
+    422: {"description": "invalid body"},
+}
+
+
+def _action(result: Any) -> ActionOut:
+    return ActionOut(code=result.code, status=result.status, assignee=result.assignee)
+
+
+@router.post("/tickets/{code}/claim", response_model=ActionOut, responses=ACTION_ERRORS)
+async def claim(code: TicketCode, staff: StaffDep, desk: DeskDep) -> ActionOut:
+    """Take an open ticket (two staff cannot both get it); the person is told."""
+    return _action(await _call(desk.claim(staff, code)))
+
+
+@router.post(
+    "/tickets/{code}/messages",
+    response_model=TranscriptLineOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=ACTION_ERRORS,
+)
+async def reply(
+    code: TicketCode, body: TextIn, staff: StaffDep, desk: DeskDep
+) -> TranscriptLineOut:
+    """Send a reply to the person, on the channel they wrote from."""
+    sent: Delivered = await _call(desk.reply(staff, code, body.text))
+    return TranscriptLineOut(
+        id=sent.message_id,
+        from_="staff",
+        staff=staff.username,
+        text=sent.text,
+        at=sent.at,
+        delivery_status=sent.status,  # type: ignore[arg-type]
+    )
+
+
+@router.post(
+    "/tickets/{code}/notes",
+    response_model=NoteOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=ACTION_ERRORS,
+)
+async def note(code: TicketCode, body: TextIn, staff: StaffDep, desk: DeskDep) -> NoteOut:
+    """A private note for colleagues; the person never sees it."""
+    entry = await _call(desk.note(staff, code, body.text))
+    return NoteOut(id=entry.id, author=entry.author, text=entry.text, at=entry.at)
+
+
+@router.post("/tickets/{code}/transfer", response_model=ActionOut, responses=ACTION_ERRORS)
+async def transfer(code: TicketCode, body: TransferIn, staff: StaffDep, desk: DeskDep) -> ActionOut:
+    """Give the ticket to a colleague."""
+    return _action(await _call(desk.transfer(staff, code, body.to)))
+
+
+@router.post("/tickets/{code}/resolve", response_model=ActionOut, responses=ACTION_ERRORS)
+async def resolve(code: TicketCode, body: ResolveIn, staff: StaffDep, desk: DeskDep) -> ActionOut:
+    """Close the case with an outcome; the assistant answers the person again."""
+    return _action(await _call(desk.resolve(staff, code, body.outcome)))
+
+
+@router.get("/outcomes", response_model=dict[str, str], responses=UNAUTHORIZED)
+async def outcomes(staff: StaffDep) -> dict[str, str]:
+    """The outcomes a ticket can be resolved with, and their labels."""
+    return dict(OUTCOMES)
+
+
+# Topics of tickets that no help topic names, as the console labels them.
+OTHER_TOPIC_LABELS = {
+    "assistant_unavailable": "trợ lý tự động gặp sự cố",
+    "request_human": "muốn gặp nhân viên",
+    "find_service": "tìm dịch vụ",
+}
+
+
+@router.get("/topics", response_model=dict[str, str], responses=UNAUTHORIZED)
+async def topics(staff: StaffDep) -> dict[str, str]:
+    """Vietnamese labels of ticket topics, for the console."""
+    return {**OTHER_TOPIC_LABELS, **read_taxonomy().topic_labels}
+
+
+@router.get("/members", response_model=list[StaffMemberOut], responses=UNAUTHORIZED)
+async def members(staff: StaffDep, gateway: GatewayDep) -> list[StaffMemberOut]:
+    """Active colleagues, to transfer a ticket to."""
+
+    def work(session: Session) -> list[StaffMemberOut]:
+        rows = session.scalars(
+            select(StaffMember).where(StaffMember.active.is_(True)).order_by(StaffMember.username)
+        )
+        return [
+            StaffMemberOut(username=m.username, display_name=m.display_name, role=m.role)  # type: ignore[arg-type]
+            for m in rows
+        ]
+
+    return await gateway.store.run(work)
+
+
+# --- canned replies and the report ------------------------------------------------------
+
+
+def _canned(reply: Any) -> CannedOut:
+    return CannedOut(id=reply.id, title=reply.title, text=reply.text, active=reply.active)
+
+
+@router.get("/canned-replies", response_model=list[CannedOut], responses=UNAUTHORIZED)
+async def list_canned(
+    staff: StaffDep, desk: DeskDep, include_inactive: Annotated[bool, Query()] = False
+) -> list[CannedOut]:
+    """Ready-made replies staff can send or adapt."""
+    replies = await _call(desk.canned(staff, include_inactive=include_inactive))
+    return [_canned(r) for r in replies]
+
+
+@router.post(
+    "/canned-replies",
+    response_model=CannedOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={**UNAUTHORIZED, **FORBIDDEN},
+)
+async def add_canned(body: CannedIn, staff: SupervisorDep, desk: DeskDep) -> CannedOut:
+    """A new canned reply (supervisors and admins)."""
+    return _canned(await _call(desk.add_canned(staff, body.title, body.text)))
+
+
+@router.patch(
+    "/canned-replies/{reply_id}",
+    response_model=CannedOut,
+    responses={**UNAUTHORIZED, **FORBIDDEN, 422: {"description": "unknown id or empty text"}},
+)
+async def update_canned(
+    reply_id: int, body: CannedUpdateIn, staff: SupervisorDep, desk: DeskDep
+) -> CannedOut:
+    """Edit or retire a canned reply (supervisors and admins)."""
+    return _canned(
+        await _call(
+            desk.update_canned(
+                staff, reply_id, title=body.title, text=body.text, active=body.active
+            )
+        )
+    )
+
+
+@router.get("/report", response_model=dict[str, Any], responses={**UNAUTHORIZED, **FORBIDDEN})
+async def report(
+    staff: SupervisorDep, desk: DeskDep, days: Annotated[int, Query(ge=1, le=366)] = 30
+) -> dict[str, Any]:
+    """The supervisor's figures: queue, waiting times, targets, people helped."""
+    figures = await _call(desk.report(staff, days=days))
+    return json.loads(json.dumps(dataclasses.asdict(figures), default=str))
+
+
+# --- live events ------------------------------------------------------------------------
+
+
+def _live_line(session: Session, conversation_id: str, message_id: int) -> dict[str, Any] | None:
+    """A message of a conversation in the queue, as the console shows it; None otherwise
+    (the console never receives the words of people who have not asked for a person)."""
+    row = session.execute(
+        select(Message, Ticket.code)
+        .join(Ticket, Ticket.conversation_id == Message.conversation_id)
+        .where(
+            Message.id == message_id,
+            Message.conversation_id == conversation_id,
+            Ticket.status.in_(ACTIVE_TICKET_STATUSES),
+        )
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    message, code = row
+    return {
+        "type": "message",
+        "code": code,
+        "id": message.id,
+        "from": speaker(message.author),
+        "staff": message.staff_username,
+        "text": message.text,
+        "at": message.created_at.isoformat(),
+        "delivery_status": message.delivery_status,
+    }
+
+
+async def _console_event(gateway: Any, event: dict[str, Any]) -> dict[str, Any] | None:
+    kind = event.get("type")
+    if kind in ("ticket", "escalation"):
+        return event
+    if kind in ("message", "inbound") and event.get("id") is not None:
+        conversation_id, message_id = event["conversation_id"], int(event["id"])
+        return await gateway.store.run(lambda s: _live_line(s, conversation_id, message_id))
+    return None
+
+
+@router.get(
+    "/events",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}, **UNAUTHORIZED},
+)
+async def events(staff: StaffDep, gateway: GatewayDep, request: Request) -> StreamingResponse:
+    """Server-sent events: messages of tickets in the queue, ticket changes, escalations."""
+
+    async def stream() -> AsyncIterator[str]:
+        async with gateway.hub.subscribe(ALL) as feed:
+            yield "retry: 3000\n\n"
+            while not await request.is_disconnected():
+                try:
+                    event = await asyncio.wait_for(feed.get(), KEEPALIVE_SECONDS)
+                except TimeoutError:
+                    yield ": keep-alive\n\n"
+                    continue
+                shown = await _console_event(gateway, event)
+                if shown is None:
+                    continue
+                data = json.dumps(shown, ensure_ascii=False, default=str)
+                yield f"event: {shown['type']}\ndata: {data}\n\n"
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
