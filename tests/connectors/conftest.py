@@ -60,6 +60,59 @@ def trained_model() -> Path:
     return model
 
 
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True,
+         "has_touch": True, "locale": "vi-VN"}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's chromium driven by Playwright (Playwright's own download does not work here)."""
+    if not CHROMIUM.exists():
+        pytest.fail(
+            "Debian's chromium is missing: apt-get install chromium (scripts/setup.sh does it)"
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def platforms() -> Iterator[tuple[TelegramBotApi, ZaloApis]]:
+    """Telegram and Zalo OA stand-ins for the assistant run by `assistant`."""
+    telegram, zalo = TelegramBotApi().start(), ZaloApis().start()
+    yield telegram, zalo
+    telegram.stop()
+    zalo.stop()
+
+
+@pytest.fixture(scope="module")
+def assistant(
+    trained_model: Path, tmp_path_factory: pytest.TempPathFactory, platforms: Any
+) -> Iterator[Any]:
+    """`hotline run` for the module's end-to-end tests (tests/connectors/running.py)."""
+    from tests.connectors.running import assistant_environment, running_assistant
+
+    folder = tmp_path_factory.mktemp("e2e")
+    with running_assistant(
+        assistant_environment(folder, *platforms), folder / "hotline-run.log"
+    ) as process:
+        yield process
+
+
 @pytest.fixture(scope="session")
 def fake_rasa() -> Iterator[FakeRasa]:
     server = FakeRasa().start()

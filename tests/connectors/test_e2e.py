@@ -7,114 +7,26 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
-import uuid
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from hotline.settings import REPO_ROOT
 from tests.connectors.conftest import TELEGRAM_SECRET, wait_for
-from tests.connectors.standins import TelegramBotApi, ZaloApis
+from tests.connectors.running import (
+    ACTIONS_PORT,
+    EMERGENCY_NUMBERS,
+    GATEWAY,
+    GATEWAY_PORT,
+    HOTLINE,
+    RASA_PORT,
+    RUN,
+    output_of,
+    say,
+)
 from tests.connectors.test_telegram import text_update
 from tests.connectors.test_zalo import signed, text_event
 
 pytestmark = pytest.mark.e2e
-
-RASA_PORT, ACTIONS_PORT, GATEWAY_PORT = 15105, 15155, 18105
-# Conversation ids of this run only: Rasa must meet every person for the first time.
-RUN = uuid.uuid4().hex[:8]
-GATEWAY = f"http://127.0.0.1:{GATEWAY_PORT}"
-EMERGENCY_NUMBERS = ("115", "113", "111", "112")
-HOTLINE = str(REPO_ROOT / ".venv" / "bin" / "hotline")
-
-
-@pytest.fixture(scope="module")
-def platforms() -> Iterator[tuple[TelegramBotApi, ZaloApis]]:
-    telegram, zalo = TelegramBotApi().start(), ZaloApis().start()
-    yield telegram, zalo
-    telegram.stop()
-    zalo.stop()
-
-
-@pytest.fixture(scope="module")
-def assistant(trained_model, tmp_path_factory, platforms) -> Iterator[subprocess.Popen[str]]:
-    telegram, zalo = platforms
-    folder = tmp_path_factory.mktemp("e2e")
-    log = (folder / "hotline-run.log").open("w+")
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{folder / 'hotline.db'}",
-        "RASA_TRACKER_DB": str(folder / "tracker.db"),
-        "RASA_PORT": str(RASA_PORT),
-        "RASA_URL": f"http://127.0.0.1:{RASA_PORT}",
-        "ACTION_SERVER_PORT": str(ACTIONS_PORT),
-        "ACTION_SERVER_URL": f"http://127.0.0.1:{ACTIONS_PORT}",
-        "GATEWAY_PORT": str(GATEWAY_PORT),
-        "TELEGRAM_BOT_TOKEN": telegram.token,
-        "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET,
-        "TELEGRAM_API_BASE_URL": telegram.base_url,
-        "ZALO_APP_ID": zalo.app_id,
-        "ZALO_APP_SECRET": zalo.app_secret,
-        "ZALO_OA_SECRET_KEY": zalo.oa_secret_key,
-        "ZALO_OA_ACCESS_TOKEN": zalo.access_token,
-        "ZALO_OA_REFRESH_TOKEN": zalo.refresh_token,
-        "ZALO_OA_API_BASE_URL": zalo.url,
-        "ZALO_OAUTH_BASE_URL": zalo.url,
-    }
-    process = subprocess.Popen(
-        [HOTLINE, "run"],
-        env=env,
-        cwd=REPO_ROOT,
-        stdin=subprocess.DEVNULL,
-        # a file, not a pipe: a full pipe would stall the servers' logging
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    process.log = log  # type: ignore[attr-defined]
-    try:
-        _wait_until_healthy(process)
-        yield process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-        log.close()
-
-
-def output_of(process: subprocess.Popen[str]) -> str:
-    log = process.log  # type: ignore[attr-defined]
-    log.flush()
-    log.seek(0)
-    return str(log.read())
-
-
-def _wait_until_healthy(process: subprocess.Popen[str], timeout: float = 240) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail("hotline run exited early:\n" + output_of(process)[-4000:])
-        try:
-            if httpx.get(f"{GATEWAY}/healthz", timeout=5).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(1)
-    pytest.fail("the assistant did not become healthy in time")
-
-
-def say(sender: str, text: str) -> dict:
-    response = httpx.post(
-        f"{GATEWAY}/api/v1/messages", json={"sender_id": sender, "text": text}, timeout=60
-    )
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 def test_healthz_reports_every_part(assistant):
