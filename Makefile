@@ -6,7 +6,7 @@ RASA_PY := .venv-rasa/bin/python
 export PYTHONPATH := $(CURDIR)
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: setup setup-app setup-rasa run chat train eval bench bench-gateway test test-nlu test-app lint clean
+.PHONY: setup setup-app setup-rasa run chat train eval bench bench-gateway bench-staff test test-nlu test-app lint clean
 
 setup:
 	@scripts/setup.sh all
@@ -37,6 +37,10 @@ bench: setup train
 ## the gateway's added latency over Rasa's REST channel, and messages per second
 bench-gateway: setup train
 	@$(APP_PY) bench/gateway_latency.py
+
+## staff reply → person and person → console latency, 20 conversations handed off
+bench-staff: setup train
+	@$(APP_PY) bench/staff_latency.py
 
 test: setup train
 	@scripts/test.sh

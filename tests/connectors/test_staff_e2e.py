@@ -85,9 +85,7 @@ def test_a_person_in_the_web_chat_talks_with_a_social_worker_in_the_console(assi
     staff.wait_for_selector(f".queue__open[data-code='{code}']", state="detached")
 
 
-def test_a_telegram_user_talks_with_a_social_worker_through_the_staff_api(
-    assistant, platforms
-):
+def test_a_telegram_user_talks_with_a_social_worker_through_the_staff_api(assistant, platforms):
     telegram, _ = platforms
     add_staff(assistant, f"minh-{RUN}", "Trần Văn Minh")
     chat = int(RUN, 16) + 7
