@@ -62,3 +62,15 @@ class HelpdeskConfigurationError(HelpdeskError):
     """A setting the helpdesk needs is missing (e.g. the anonymization salt in production)."""
 
     code = "configuration"
+
+
+class NoteError(HelpdeskError):
+    """A private note is empty, too long, or on a ticket whose personal data is gone."""
+
+    code = "invalid_note"
+
+
+class CannedReplyError(HelpdeskError):
+    """A canned reply does not exist, or would have an empty or too long title or text."""
+
+    code = "invalid_canned_reply"

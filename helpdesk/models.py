@@ -7,9 +7,13 @@
 - `StaffMember`: social workers, supervisors and admins (argon2 password hashes).
 - `AuditEvent`: who did what to which ticket or conversation, without message text or
   phone numbers.
+- `TicketNote`: staff's private notes on a ticket (never shown to the person).
+- `CannedReply`: ready-made Vietnamese replies staff pick from; supervisors edit them.
+- `StaffSession`: a staff login to the console, kept as the sha256 of its token.
 
 Times are stored in UTC and always read back as aware datetimes, on SQLite too. The
-migration `0002_helpdesk` creates exactly these tables; a test compares the two.
+migrations `0002_helpdesk` and `0004_staff_console` create exactly these tables; a test
+compares the two.
 """
 
 from __future__ import annotations
@@ -233,3 +237,46 @@ class AuditEvent(Base):
     # No foreign key: the log outlives conversations deleted at the person's request.
     conversation_id: Mapped[str | None] = mapped_column(_UUID, index=True)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class TicketNote(Base):
+    """A private note of a staff member on a ticket; the audit log records that it exists."""
+
+    __tablename__ = "ticket_note"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"), index=True)
+    author: Mapped[str] = mapped_column(_USERNAME)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+class CannedReply(Base):
+    """A ready-made reply staff can send as it is or adapt; inactive ones are hidden."""
+
+    __tablename__ = "canned_reply"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(120))
+    text: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str] = mapped_column(_USERNAME)
+    updated_by: Mapped[str | None] = mapped_column(_USERNAME)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utc_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+class StaffSession(Base):
+    """A login to the staff console. Only the token's sha256 is kept: a copy of the table
+    does not let anyone in."""
+
+    __tablename__ = "staff_session"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    username: Mapped[str] = mapped_column(ForeignKey("staff_member.username"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utc_now)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utc_now)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

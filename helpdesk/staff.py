@@ -1,26 +1,29 @@
 """Staff accounts: social workers, supervisors and admins, with argon2 password hashes.
 
-Logging in, sessions and roles on endpoints belong to the console (connectors/); this
-module keeps the accounts. `hotline staff add USERNAME --role ROLE` calls `add_staff`.
+Roles on endpoints belong to the console (connectors/), logins and their sessions to
+`helpdesk.sessions`; this module keeps the accounts. `hotline staff add USERNAME --role
+ROLE` calls `add_staff`, `hotline staff deactivate USERNAME` calls `deactivate_staff`.
 
 Usage:
     staff = add_staff(session, "lan.nguyen", "staff", password, display_name="Nguyễn Thị Lan")
     verify_password(staff, attempt)   # True or False, never an exception
+    deactivate_staff(session, "lan.nguyen", actor="ha.tran")   # and every login ends
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import Argon2Error, InvalidHashError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from helpdesk.audit import ACTOR_BOT, ACTOR_PERSON, ACTOR_SYSTEM, record_event
 from helpdesk.errors import StaffAccountError
-from helpdesk.models import STAFF_ROLES, StaffMember, utc_now
+from helpdesk.models import STAFF_ROLES, StaffMember, StaffSession, execute_write, utc_now
 
 MIN_PASSWORD_CHARS = 10
 MAX_PASSWORD_CHARS = 1024
@@ -85,11 +88,47 @@ def add_staff(
     return staff
 
 
+def list_staff(session: Session) -> list[StaffMember]:
+    """Every account, active or not, by username."""
+    return list(session.scalars(select(StaffMember).order_by(StaffMember.username)))
+
+
+def deactivate_staff(
+    session: Session, username: str, *, actor: str = ACTOR_SYSTEM, now: dt.datetime | None = None
+) -> StaffMember:
+    """Lock the account and end its open console sessions; the account and its history stay.
+
+    Locking an account that is already locked changes nothing and writes no event.
+    """
+    staff = get_staff(session, username)
+    if staff is None:
+        raise StaffAccountError(f"Không có tài khoản {normalize_username(username)}.")
+    if not staff.active:
+        return staff
+    now = now or utc_now()
+    staff.active = False
+    revoked = execute_write(
+        session,
+        update(StaffSession)
+        .where(StaffSession.username == staff.username, StaffSession.revoked_at.is_(None))
+        .values(revoked_at=now),
+    )
+    record_event(
+        session, actor, "staff.deactivated", at=now, staff=staff.username, sessions_revoked=revoked
+    )
+    return staff
+
+
 def verify_password(staff: StaffMember, password: str) -> bool:
     """Whether `password` is the account's password (an inactive account never matches)."""
     if not staff.active:
         return False
+    return verify_password_hash(password_hasher(), staff.password_hash, password)
+
+
+def verify_password_hash(hasher: PasswordHasher, password_hash: str, password: str) -> bool:
+    """Whether `password` matches the argon2 hash; a damaged hash is a mismatch."""
     try:
-        return password_hasher().verify(staff.password_hash, password)
+        return hasher.verify(password_hash, password)
     except (Argon2Error, InvalidHashError):
         return False

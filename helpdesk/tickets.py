@@ -619,8 +619,29 @@ def mark_escalated(
     now: dt.datetime | None = None,
 ) -> Ticket:
     """Record that the supervisors were alerted about this unclaimed urgent ticket."""
-    now = now or utc_now()
-    ticket.escalated_at = now
-    ticket.updated_at = now
-    record_event(session, actor, "ticket.escalated", ticket=ticket, at=now)
+    try_mark_escalated(session, ticket, actor=actor, now=now)
     return ticket
+
+
+def try_mark_escalated(
+    session: Session,
+    ticket: Ticket,
+    *,
+    actor: str = ACTOR_SYSTEM,
+    now: dt.datetime | None = None,
+) -> bool:
+    """Mark a still-open ticket escalated, once; False when it was claimed or escalated
+    in the meantime (the escalation check of another process got there first)."""
+    now = now or utc_now()
+    marked = execute_write(
+        session,
+        update(Ticket)
+        .where(Ticket.id == ticket.id, Ticket.status == "open", Ticket.escalated_at.is_(None))
+        .values(escalated_at=now, updated_at=now)
+        .execution_options(synchronize_session=False),
+    )
+    session.refresh(ticket)
+    if marked != 1:
+        return False
+    record_event(session, actor, "ticket.escalated", ticket=ticket, at=now)
+    return True

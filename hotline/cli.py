@@ -5,6 +5,8 @@
     hotline nlu train|predict|evaluate
     hotline db upgrade               create or migrate the application database
     hotline directory ...            the service directory (search, resolve, import, export)
+    hotline staff add|list|deactivate   staff accounts of the console (password on stdin)
+    hotline purge [--older-than DAYS]   remove conversation text past the retention period
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Annotated
 
 import typer
 
+from helpdesk.cli import purge, staff_app
 from hotline.db_cli import db_app
 from hotline.rasa_env import RasaEnvironmentMissing, module_command, rasa_env
 from hotline.settings import REPO_ROOT, get_settings
@@ -25,8 +28,8 @@ nlu_app = typer.Typer(help="Train, use and measure the Vietnamese NLU model.", n
 app.add_typer(nlu_app, name="nlu")
 app.add_typer(db_app, name="db")
 app.add_typer(directory_app, name="directory")
-
-
+app.add_typer(staff_app, name="staff")
+app.command("purge")(purge)
 
 
 @app.command()

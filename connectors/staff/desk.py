@@ -38,6 +38,7 @@ from helpdesk.conversations import transcript
 from helpdesk.errors import HelpdeskError, InvalidTransitionError
 from helpdesk.models import AuditEvent, CannedReply, Conversation, Ticket, TicketNote
 from helpdesk.notes import add_note, notes_of
+from helpdesk.privacy import anonymization_salt
 from helpdesk.queue import QueueEntry, work_queue
 from helpdesk.reports import SupervisorReport, supervisor_report
 from helpdesk.staff import get_staff
@@ -422,8 +423,10 @@ class StaffDesk:
     async def report(self, staff: Principal, *, days: int = 30) -> SupervisorReport:
         """The supervisor's figures (queue, waiting times, targets, people helped)."""
         _require_supervisor(staff)
+        # With the salt, a person's anonymized and later tickets count as one person.
+        salt = anonymization_salt(self._settings)
         return await self._run(
-            lambda s: supervisor_report(s, days=days, tz=self._settings.timezone)
+            lambda s: supervisor_report(s, days=days, tz=self._settings.timezone, salt=salt)
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 
@@ -18,11 +19,13 @@ from helpdesk.conversations import (
 )
 from helpdesk.errors import HelpdeskConfigurationError
 from helpdesk.models import AuditEvent, Conversation, Message, StaffMember, Ticket
+from helpdesk.notes import add_note, notes_of
 from helpdesk.privacy import (
+    PurgeReport,
     anonymization_salt,
     anonymous_sender_id,
     delete_person_data,
-    purge_resolved,
+    purge_conversations,
 )
 from helpdesk.tickets import (
     claim_ticket,
@@ -34,7 +37,7 @@ from helpdesk.tickets import (
     set_callback_phone,
     tickets_of_sender,
 )
-from hotline.settings import Settings
+from hotline.settings import Settings, get_settings
 
 Person = Callable[..., Conversation]
 Staff = Callable[..., StaffMember]
@@ -123,6 +126,7 @@ def test_the_audit_of_a_deletion_holds_no_personal_data(
         "messages_deleted": 2,
         "tickets_anonymized": 1,
         "tickets_closed": 0,
+        "notes_deleted": 0,
     }
     everything = " ".join(f"{e.actor} {e.details}" for e in events)
     for personal in ("u-1", "0912", "912345678", "Mỹ Hiệp", "chồng em"):
@@ -193,7 +197,7 @@ def test_purge_removes_old_text_and_keeps_anonymized_figures(
     pending, _ = open_or_reuse_ticket(db_session, waiting, topic="legal_aid", now=LONG_AGO)
     request_handoff(db_session, waiting, pending)
 
-    report = purge_resolved(db_session, 365, salt=SALT, now=NOW)
+    report = purge_conversations(db_session, older_than_days=365, salt=SALT, now=NOW)
 
     assert (report.messages_deleted, report.conversations_deleted, report.tickets_anonymized) == (
         2,
@@ -217,7 +221,7 @@ def test_purge_removes_old_text_and_keeps_anonymized_figures(
     assert event is not None and event.action == "retention.purged"
     assert event.details["older_than_days"] == 365
 
-    again = purge_resolved(db_session, 365, salt=SALT, now=NOW)
+    again = purge_conversations(db_session, older_than_days=365, salt=SALT, now=NOW)
     assert (again.messages_deleted, again.conversations_deleted, again.tickets_anonymized) == (
         0,
         0,
@@ -231,11 +235,88 @@ def test_purge_trims_old_text_of_a_conversation_that_goes_on(
     conversation = get_or_create_conversation(db_session, "web", "regular", now=LONG_AGO)
     record_inbound(db_session, conversation, "tin nhắn cũ", "r-1", now=LONG_AGO)
     record_inbound(db_session, conversation, "tin nhắn mới", "r-2", now=RECENTLY)
-    report = purge_resolved(db_session, 365, salt=SALT, now=NOW)
+    report = purge_conversations(db_session, older_than_days=365, salt=SALT, now=NOW)
     assert (report.messages_deleted, report.conversations_deleted) == (1, 0)
     assert [m.text for m in transcript(db_session, conversation)] == ["tin nhắn mới"]
 
 
 def test_a_retention_period_under_a_day_is_refused(db_session: Session) -> None:
     with pytest.raises(ValueError):
-        purge_resolved(db_session, 0, salt=SALT)
+        purge_conversations(db_session, older_than_days=0, salt=SALT)
+
+
+def test_purge_removes_the_notes_of_the_tickets_it_anonymizes(
+    db_session: Session, staff_member: Staff
+) -> None:
+    lan = staff_member("lan.nguyen")
+    _, old_ticket = _person_with_history(db_session, lan, "old", at=LONG_AGO)
+    _, recent_ticket = _person_with_history(db_session, lan, "recent", at=RECENTLY)
+    add_note(db_session, old_ticket, "lan.nguyen", "Chị ấy ở với mẹ đẻ", now=LONG_AGO)
+    add_note(db_session, old_ticket, "lan.nguyen", "Đã gọi lại", now=LONG_AGO)
+    add_note(db_session, recent_ticket, "lan.nguyen", "Hẹn gọi lại thứ Hai", now=RECENTLY)
+
+    report = purge_conversations(db_session, older_than_days=365, salt=SALT, now=NOW)
+
+    assert (report.notes_deleted, report.tickets_anonymized, report.dry_run) == (2, 1, False)
+    assert notes_of(db_session, old_ticket) == []
+    assert [n.text for n in notes_of(db_session, recent_ticket)] == ["Hẹn gọi lại thứ Hai"]
+    event = db_session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "retention.purged")
+    ).one()
+    assert event.details == {
+        "older_than_days": 365,
+        "messages_deleted": 2,
+        "conversations_deleted": 1,
+        "tickets_anonymized": 1,
+        "notes_deleted": 2,
+    }
+
+
+def test_a_dry_run_counts_and_changes_nothing(db_session: Session, staff_member: Staff) -> None:
+    lan = staff_member("lan.nguyen")
+    conversation, ticket = _person_with_history(db_session, lan, "old", at=LONG_AGO)
+    add_note(db_session, ticket, "lan.nguyen", "ghi chú", now=LONG_AGO)
+    audit_before = _count(db_session, AuditEvent)
+
+    preview = purge_conversations(db_session, older_than_days=365, salt=SALT, now=NOW, dry_run=True)
+
+    assert preview == PurgeReport(
+        messages_deleted=2,
+        conversations_deleted=1,
+        tickets_anonymized=1,
+        notes_deleted=1,
+        dry_run=True,
+    )
+    assert db_session.get(Conversation, conversation.id) is not None
+    assert len(transcript(db_session, conversation)) == 2
+    db_session.refresh(ticket)
+    assert ticket.anonymized_at is None and ticket.sender_id == "old"
+    assert len(notes_of(db_session, ticket)) == 1
+    assert _count(db_session, AuditEvent) == audit_before
+    # The real run then removes exactly what the preview announced.
+    real = purge_conversations(db_session, older_than_days=365, salt=SALT, now=NOW)
+    assert dataclasses.replace(real, dry_run=True) == preview
+
+
+@pytest.mark.parametrize("state", ["waiting", "assigned", "resolved"])
+def test_a_conversation_not_back_with_the_bot_keeps_everything(
+    db_session: Session, staff_member: Staff, state: str
+) -> None:
+    lan = staff_member("lan.nguyen")
+    conversation, ticket = _person_with_history(db_session, lan, "old", at=LONG_AGO)
+    add_note(db_session, ticket, "lan.nguyen", "ghi chú", now=LONG_AGO)
+    conversation.handoff_state = state
+
+    report = purge_conversations(db_session, older_than_days=365, salt=SALT, now=NOW)
+
+    assert report == PurgeReport(0, 0, 0, notes_deleted=0)
+    assert len(transcript(db_session, conversation)) == 2
+    assert ticket.anonymized_at is None and len(notes_of(db_session, ticket)) == 1
+
+
+def test_the_salt_defaults_to_the_settings(db_session: Session, staff_member: Staff) -> None:
+    lan = staff_member("lan.nguyen")
+    _, ticket = _person_with_history(db_session, lan, "old", at=LONG_AGO)
+    purge_conversations(db_session, older_than_days=365, now=NOW)
+    expected_salt = anonymization_salt(get_settings())
+    assert ticket.sender_id == anonymous_sender_id("zalo", "old", expected_salt)

@@ -12,7 +12,16 @@ import helpdesk.models  # noqa: F401  (the tables must be registered)
 import knowledge.models  # noqa: F401
 from hotline.db import Base, downgrade_database, make_engine, upgrade_database
 
-HELPDESK_TABLES = {"conversation", "message", "ticket", "audit_event", "staff_member"}
+HELPDESK_TABLES = {
+    "conversation",
+    "message",
+    "ticket",
+    "audit_event",
+    "staff_member",
+    "ticket_note",
+    "canned_reply",
+    "staff_session",
+}
 
 
 def _helpdesk_only(obj: object, name: str | None, type_: str, *_: object) -> bool:

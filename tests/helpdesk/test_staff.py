@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from helpdesk.errors import StaffAccountError
 from helpdesk.models import AuditEvent
-from helpdesk.staff import add_staff, get_staff, verify_password
+from helpdesk.staff import add_staff, deactivate_staff, get_staff, list_staff, verify_password
 
 from .conftest import PASSWORD
 
@@ -67,3 +67,25 @@ def test_a_username_is_taken_once(db_session: Session) -> None:
     add_staff(db_session, "lan", "staff", PASSWORD)
     with pytest.raises(StaffAccountError, match="đã có người dùng"):
         add_staff(db_session, "LAN", "admin", PASSWORD)
+
+
+def test_locking_an_account_keeps_it_listed_and_is_audited_once(
+    db_session: Session, audit_actions: Callable[..., list[str]]
+) -> None:
+    add_staff(db_session, "minh", "staff", PASSWORD)
+    add_staff(db_session, "lan", "supervisor", PASSWORD)
+    minh = deactivate_staff(db_session, "Minh", actor="lan")
+    assert not minh.active and not verify_password(minh, PASSWORD)
+    deactivate_staff(db_session, "minh", actor="lan")
+    assert [(s.username, s.active) for s in list_staff(db_session)] == [
+        ("lan", True),
+        ("minh", False),
+    ]
+    assert audit_actions().count("staff.deactivated") == 1
+    event = db_session.query(AuditEvent).filter_by(action="staff.deactivated").one()
+    assert (event.actor, event.details) == ("lan", {"staff": "minh", "sessions_revoked": 0})
+
+
+def test_locking_an_unknown_account_is_refused(db_session: Session) -> None:
+    with pytest.raises(StaffAccountError, match="Không có tài khoản nobody."):
+        deactivate_staff(db_session, "nobody")
