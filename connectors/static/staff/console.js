@@ -300,27 +300,49 @@
     return section;
   }
 
-  function entries(object) { return Object.entries(object || {}).map(([key, value]) => ({ key, ...(typeof value === "object" ? value : { value }) })); }
+  function percent(share) { return share === null || share === undefined ? "—" : `${Math.round(share * 100)}%`; }
+
+  function renderReport(report) {
+    const parts = [];
+    const summary = el("dl", "summary");
+    const facts = [
+      ["Giai đoạn", `${report.first_day} → ${report.last_day} (${report.days} ngày)`],
+      ["Người có yêu cầu", report.people_with_tickets],
+      ["Người được hỗ trợ", report.people_helped],
+      ["Người được tham vấn hoặc kết nối dịch vụ", `${report.people_counselled} (${percent(report.share_counselled)})`],
+      ["Trẻ em có hoàn cảnh đặc biệt được hỗ trợ", report.children_supported],
+      ["Đang chờ nhận / đang xử lý", `${report.queue.open} / ${report.queue.assigned}`],
+      ["Thời gian chờ trung bình / lâu nhất", `${minutes(report.queue.mean_waiting_seconds)} / ${minutes(report.queue.max_waiting_seconds)}`],
+    ];
+    for (const [label, value] of facts) summary.append(el("dt", "", label), el("dd", "", value));
+    parts.push(summary);
+    const queueColumns = (label, name) => [
+      [label, name],
+      ["Đang chờ", (row) => row.open], ["Đang xử lý", (row) => row.assigned],
+      ["Chờ TB", (row) => minutes(row.mean_waiting_seconds)], ["Chờ lâu nhất", (row) => minutes(row.max_waiting_seconds)],
+    ];
+    parts.push(table("Hàng đợi theo mức nguy cơ", report.queue.by_risk, queueColumns("Nguy cơ", (row) => RISK[row.group] || "bình thường")));
+    parts.push(table("Hàng đợi theo chủ đề", report.queue.by_topic, queueColumns("Chủ đề", (row) => topic(row.group))));
+    parts.push(table("Xử lý trong thời hạn nhận", report.handled_within_target, [
+      ["Mức ưu tiên", (row) => PRIORITY[row.priority]], ["Thời hạn", (row) => minutes(row.target_seconds)],
+      ["Số yêu cầu", (row) => row.tickets], ["Trong hạn", (row) => row.within_target], ["Tỷ lệ", (row) => percent(row.share)],
+    ]));
+    parts.push(table("Người được hỗ trợ theo chủ đề", report.people_helped_by_topic, [
+      ["Chủ đề", (row) => topic(row.topic)], ["Số người", (row) => row.people],
+    ]));
+    parts.push(table("Người được hỗ trợ theo tỉnh, thành", report.people_helped_by_province, [
+      ["Tỉnh, thành", (row) => row.province || "chưa rõ"], ["Số người", (row) => row.people],
+    ]));
+    parts.push(table("Yêu cầu mỗi ngày", report.tickets_per_day, [
+      ["Ngày", (row) => row.date], ["Số yêu cầu", (row) => row.tickets],
+    ]));
+    return parts;
+  }
 
   async function showReport() {
     const box = $("report");
     try {
-      const report = await call("GET", "/report");
-      const parts = [];
-      const summary = el("dl", "summary");
-      for (const [label, value] of Object.entries(report)) {
-        if (value === null || typeof value !== "object") summary.append(el("dt", "", label), el("dd", "", value));
-      }
-      parts.push(summary);
-      for (const [label, value] of Object.entries(report)) {
-        if (value && typeof value === "object") {
-          const rows = Array.isArray(value) ? value : entries(value);
-          if (!rows.length) continue;
-          const keys = Object.keys(rows[0]);
-          parts.push(table(label, rows, keys.map((key) => [key, (row) => (typeof row[key] === "object" ? JSON.stringify(row[key]) : row[key])])));
-        }
-      }
-      box.replaceChildren(...parts);
+      box.replaceChildren(...renderReport(await call("GET", "/report")));
     } catch (problem) {
       box.replaceChildren(el("p", "error", problem.message));
     }
