@@ -16,6 +16,7 @@ traceback reaches the person at the keyboard. The database is DATABASE_URL.
 
 from __future__ import annotations
 
+import datetime as dt
 import getpass
 import logging
 import sys
@@ -28,9 +29,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from helpdesk.errors import HelpdeskError
-from helpdesk.privacy import anonymization_salt, purge_conversations
+from helpdesk.models import utc_now
+from helpdesk.privacy import anonymization_salt, purge_conversations, sender_keys_with_staff
 from helpdesk.staff import add_staff, deactivate_staff, list_staff
 from hotline.db import make_engine, make_session_factory
+from hotline.rasa_tracker import forget_events_before
 from hotline.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -147,19 +150,28 @@ def purge(
     """Xóa nội dung trò chuyện đã xử lý xong quá thời hạn lưu giữ; ẩn danh các yêu cầu."""
     settings = get_settings()
     days = older_than or settings.retention_days
+    now = utc_now()
     with _transaction() as session:
         report = purge_conversations(
             session,
             older_than_days=days,
             salt=anonymization_salt(settings),
+            now=now,
             dry_run=dry_run,
         )
+        keep = sender_keys_with_staff(session)
     verb = "Sẽ xóa (chạy thử, chưa thay đổi gì)" if dry_run else "Đã xóa"
     typer.echo(
         f"{verb} dữ liệu cũ hơn {days} ngày: {report.messages_deleted} tin nhắn, "
         f"{report.conversations_deleted} cuộc trò chuyện, {report.notes_deleted} ghi chú; "
         f"{report.tickets_anonymized} yêu cầu được ẩn danh (số liệu thống kê vẫn giữ)."
     )
+    if dry_run:
+        return
+    # Rasa keeps its own copy of every conversation: the same period applies to it.
+    cutoff = now - dt.timedelta(days=days)
+    events = forget_events_before(settings.rasa_tracker_database, cutoff, keep=keep)
+    typer.echo(f"Đã xóa {events} sự kiện cũ trong kho hội thoại của Rasa.")
 
 
 if __name__ == "__main__":

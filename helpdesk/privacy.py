@@ -219,6 +219,16 @@ def _conversations_with_staff() -> Select[str]:
     )
 
 
+def sender_keys_with_staff(session: Session) -> list[str]:
+    """`<channel>:<sender_id>` of the conversations a purge leaves alone (Rasa's names)."""
+    rows = session.execute(
+        select(Conversation.channel, Conversation.sender_id).where(
+            Conversation.id.in_(_conversations_with_staff())
+        )
+    )
+    return [f"{channel}:{sender_id}" for channel, sender_id in rows]
+
+
 def _purge(
     session: Session, cutoff: dt.datetime, *, salt: str, actor: str, now: dt.datetime
 ) -> PurgeReport:

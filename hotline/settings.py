@@ -78,6 +78,11 @@ class Settings(BaseSettings):
         REPO_ROOT / "var" / "rasa-tracker.db",
         description="SQLite file of Rasa's tracker store (a database of its own)",
     )
+    rasa_tracker_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of Rasa's tracker store, so that deletions and purges also "
+        "remove Rasa's copy of a conversation (default: the SQLite file RASA_TRACKER_DB)",
+    )
     http_timeout_seconds: float = 10.0
 
     # Helpdesk: staff hours, escalation and retention (helpdesk/).
@@ -184,6 +189,11 @@ class Settings(BaseSettings):
     zalo_bot_api_base_url: str = Field(
         "https://bot-api.zaloplatforms.com/bot", description="Bot API base; the token is appended"
     )
+
+    @property
+    def rasa_tracker_database(self) -> str:
+        """Where Rasa keeps conversations, as an SQLAlchemy URL."""
+        return self.rasa_tracker_url or f"sqlite:///{self.rasa_tracker_db}"
 
     @property
     def gateway_base_url(self) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, insert, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
@@ -19,6 +19,7 @@ from helpdesk.staff import add_staff, get_staff, verify_password
 from helpdesk.tickets import claim_ticket, open_ticket, resolve_ticket
 from hotline.cli import app
 from hotline.db import make_engine, make_session_factory, upgrade_database
+from hotline.rasa_tracker import EVENTS
 from hotline.settings import get_settings
 
 from .conftest import PASSWORD
@@ -32,6 +33,8 @@ def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     url = f"sqlite:///{tmp_path / 'hotline.db'}"
     upgrade_database(url)
     monkeypatch.setenv("DATABASE_URL", url)
+    # Never the developer's own var/rasa-tracker.db.
+    monkeypatch.setenv("RASA_TRACKER_URL", f"sqlite:///{tmp_path / 'rasa-tracker.db'}")
     monkeypatch.delenv("RETENTION_DAYS", raising=False)
     get_settings.cache_clear()
     yield url
@@ -190,3 +193,43 @@ def test_purge_takes_the_period_from_the_option_or_the_settings(
     result = runner.invoke(app, ["purge", "--dry-run"])
     assert "cũ hơn 7 ngày: 1 tin nhắn" in result.stdout
     assert runner.invoke(app, ["purge", "--older-than", "0"]).exit_code != 0
+
+
+def _rasa_events(url: str, rows: list[tuple[str, dt.datetime]]) -> None:
+    """Rasa's tracker store as Rasa 3.6 lays it out, with events of these ages."""
+    engine = create_engine(url)
+    EVENTS.metadata.create_all(engine)
+    with engine.begin() as connection:
+        connection.execute(
+            insert(EVENTS), [{"sender_id": key, "timestamp": at.timestamp()} for key, at in rows]
+        )
+    engine.dispose()
+
+
+def _rasa_senders(url: str) -> list[str]:
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        senders = connection.execute(select(EVENTS.c.sender_id).order_by(EVENTS.c.id)).scalars()
+        found = list(senders)
+    engine.dispose()
+    return found
+
+
+def test_purge_also_removes_rasas_old_copy_but_not_of_conversations_with_staff(
+    database: str, session: Session, tmp_path: Path
+) -> None:
+    now = dt.datetime.now(dt.UTC)
+    old, recent = now - dt.timedelta(days=400), now - dt.timedelta(days=3)
+    waiting = get_or_create_conversation(session, "telegram", "42", now=old)
+    waiting.handoff_state = "waiting"
+    session.commit()
+    tracker = f"sqlite:///{tmp_path / 'rasa-tracker.db'}"
+    _rasa_events(tracker, [("web:old", old), ("web:old", recent), ("telegram:42", old)])
+
+    assert "sự kiện" not in runner.invoke(app, ["purge", "--dry-run"]).stdout
+    assert _rasa_senders(tracker) == ["web:old", "web:old", "telegram:42"]
+    done = runner.invoke(app, ["purge"])
+
+    assert done.exit_code == 0, done.output
+    assert "Đã xóa 1 sự kiện cũ trong kho hội thoại của Rasa." in done.stdout
+    assert _rasa_senders(tracker) == ["web:old", "telegram:42"]
