@@ -32,6 +32,7 @@ from connectors.staff.escalation import EscalationWatch
 from connectors.staff.principal import LoginGuard
 from connectors.store import Store
 from connectors.texts import GatewayTexts, load_texts
+from hotline.rasa_tracker import forget_senders
 from hotline.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -149,6 +150,7 @@ def build_gateway(
         limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
         texts=texts,
         assess_risk=assess_risk,
+        forget=lambda key: asyncio.to_thread(forget_senders, settings.rasa_tracker_database, [key]),
         max_message_chars=settings.max_message_chars,
     )
     return Gateway(

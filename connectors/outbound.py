@@ -69,6 +69,10 @@ def message_event(message: Message, buttons: Sequence[Button] = ()) -> dict[str,
     }
 
 
+class ConversationGone(LookupError):
+    """The conversation no longer exists: the person had their data deleted in this turn."""
+
+
 class Outbound:
     """Records, sends and tracks messages to people, channel by channel."""
 
@@ -136,7 +140,7 @@ class Outbound:
         def record(session: Session) -> tuple[str, str, list[Message], bool]:
             conversation = session.get(Conversation, conversation_id)
             if conversation is None:
-                raise LookupError(f"no conversation {conversation_id}")
+                raise ConversationGone(conversation_id)
             messages = [
                 record_outbound(
                     session, conversation, reply.text, author=author, staff_username=staff_username
@@ -197,6 +201,23 @@ class Outbound:
                 conversation_id, [Reply(text)], author=author, staff_username=staff_username
             )
         return delivered
+
+    async def send_unrecorded(
+        self, channel: str, recipient: str, replies: Sequence[Reply]
+    ) -> list[Delivered]:
+        """Send replies that must leave no trace: the confirmation that a person's data
+        was deleted. A client that fetches its messages gets them in the answer only."""
+        sender = self._senders.get(channel)
+        now = utc_now()
+        results = []
+        for reply in replies:
+            status = "sent"
+            if sender is not None and not getattr(sender, "instant", False):
+                message = Message(id=0, text=reply.text, direction="out", author="bot")
+                _, error = await self._send_parts(sender, recipient, message, reply.buttons)
+                status = "sent" if error is None else "failed"
+            results.append(Delivered(0, reply.text, tuple(reply.buttons), "bot", status, now))
+        return results
 
     async def _send_recorded(
         self, channel: str, recipient: str, message: Message, buttons: Sequence[Button]

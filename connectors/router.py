@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from connectors.channels.base import TEXT, Inbound, Reply
 from connectors.events import EventHub
-from connectors.outbound import Delivered, Outbound
+from connectors.outbound import ConversationGone, Delivered, Outbound
 from connectors.rasa import Health, RasaClient, RasaUnavailable
 from connectors.ratelimit import RateLimiter
 from connectors.store import Store
@@ -61,6 +61,8 @@ ASSISTANT_UNAVAILABLE = "assistant_unavailable"
 ACCEPTED = "accepted"
 
 RiskAssessor = Callable[[str], str]
+# Removes a conversation from Rasa's tracker store, by the gateway's sender key.
+Forgetter = Callable[[str], Coroutine[Any, Any, Any]]
 # Messages at least this long are scored for risk in a worker thread.
 LONG_TEXT = 1000
 
@@ -116,6 +118,7 @@ class Router:
         limiter: RateLimiter,
         texts: GatewayTexts,
         assess_risk: RiskAssessor,
+        forget: Forgetter | None = None,
         max_message_chars: int = 5000,
     ) -> None:
         self._store = store
@@ -126,6 +129,7 @@ class Router:
         self._limiter = limiter
         self._texts = texts
         self._assess_risk = assess_risk
+        self._forget = forget
         self._max_chars = max_message_chars
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -253,17 +257,33 @@ class Router:
             engine_up = False
         if not engine_up:
             return await self._assistant_unavailable(acceptance, conversation_id, replies)
-        if not summary or not replies:
-            return TurnResult(ANSWERED, await self._outbound.deliver(conversation_id, replies))
-        # What the integrator is told (ticket, handoff) is read in the replies' transaction.
-        delivered, summary_ = await self._outbound.deliver_and_inspect(
-            conversation_id, replies, inspect=_summary_of
-        )
+        try:
+            if not summary or not replies:
+                return TurnResult(ANSWERED, await self._outbound.deliver(conversation_id, replies))
+            # What the integrator is told (ticket, handoff) is read in the replies' transaction.
+            delivered, summary_ = await self._outbound.deliver_and_inspect(
+                conversation_id, replies, inspect=_summary_of
+            )
+        except ConversationGone:
+            return await self._deleted_in_turn(inbound, replies)
         assert summary_ is not None
         ticket, handed_off = summary_
         return TurnResult(
             ANSWERED, delivered, ticket=ticket, handed_off=handed_off, summarized=True
         )
+
+    async def _deleted_in_turn(self, inbound: Inbound, replies: list[Reply]) -> TurnResult:
+        """The person had their data deleted in this turn: the confirmation goes out
+        unrecorded, and Rasa's own copy of the conversation is removed as well."""
+        delivered = await self._outbound.send_unrecorded(
+            inbound.channel, inbound.sender_id, replies
+        )
+        if self._forget is not None:
+            try:
+                await self._forget(inbound.key)
+            except Exception:  # the person was told; staff must know it is not complete
+                logger.exception("Rasa's copy of a deleted conversation was not removed")
+        return TurnResult(ANSWERED, delivered, summarized=True)
 
     async def _for_staff(
         self, acceptance: Acceptance, conversation_id: str, state: str

@@ -93,7 +93,9 @@ class WebMessageIn(BaseModel):
 
 
 class WebReply(BaseModel):
-    id: int
+    id: int | None = Field(
+        description="null for a reply that is not kept (a deletion's confirmation)"
+    )
     sender: Literal["bot", "staff", "system"] = Field(serialization_alias="from")
     text: str
     buttons: list[ButtonOut] = Field(default_factory=list)

@@ -63,7 +63,7 @@ async def post_web_message(
         message_id=result.message_id,
         replies=[
             WebReply(
-                id=r.message_id,
+                id=r.message_id or None,
                 sender=r.author,  # type: ignore[arg-type]
                 text=r.text,
                 buttons=[ButtonOut(title=b.title, payload=b.payload) for b in r.buttons],

@@ -48,7 +48,7 @@ from connectors.staff.schemas import (
     ServiceOut,
     StaffMemberOut,
     TextIn,
-    TicketOut,
+    TicketDetailOut,
     TranscriptLineOut,
     TransferIn,
     speaker,
@@ -198,8 +198,8 @@ async def queue(
     return [_queue_item(entry) for entry in await _call(desk.queue(staff, mine=mine))]
 
 
-def _ticket_out(view: TicketView) -> TicketOut:
-    return TicketOut(
+def _ticket_out(view: TicketView) -> TicketDetailOut:
+    return TicketDetailOut(
         code=view.code,
         status=view.status,  # type: ignore[arg-type]
         priority=view.priority,  # type: ignore[arg-type]
@@ -249,10 +249,10 @@ def _ticket_out(view: TicketView) -> TicketOut:
 
 @router.get(
     "/tickets/{code}",
-    response_model=TicketOut,
+    response_model=TicketDetailOut,
     responses={**UNAUTHORIZED, 404: {"description": "no such ticket"}},
 )
-async def ticket(code: TicketCode, staff: StaffDep, desk: DeskDep) -> TicketOut:
+async def ticket(code: TicketCode, staff: StaffDep, desk: DeskDep) -> TicketDetailOut:
     """The ticket with its transcript, notes, history and matched services (audited)."""
     return _ticket_out(await _call(desk.ticket(staff, code)))
 

@@ -95,7 +95,7 @@ class ServiceOut(BaseModel):
     open_now: bool | None
 
 
-class TicketOut(BaseModel):
+class TicketDetailOut(BaseModel):
     code: str
     status: Literal["open", "assigned", "resolved", "closed"]
     priority: Literal["urgent", "high", "normal"]

@@ -5,10 +5,13 @@ risk is high) when Rasa or the action server is down."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import create_engine, insert, select
 
 from connectors.texts import load_crisis_text, load_texts
 from helpdesk.models import Conversation, Message
+from helpdesk.privacy import delete_person_data
+from hotline.rasa_tracker import EVENTS
+from tests.connectors.standins import default_replies
 
 TEXTS = load_texts()
 CRISIS = load_crisis_text()
@@ -329,3 +332,36 @@ def test_replies_of_one_conversation_keep_their_order(gateway_client, fake_rasa,
     assert all(m.id > asked[m.text.removeprefix("Mình đã nghe: ")] for m in answered)
     turns = sorted((c["started"], c["ended"]) for c in fake_rasa.calls_to("webhook"))
     assert all(end <= next_start for (_, end), (next_start, _) in zip(turns, turns[1:]))
+
+
+def test_a_deletion_confirmation_reaches_the_person_and_leaves_no_trace_here_or_in_rasa(
+    gateway_client, fake_rasa, unique_id, session_factory, tmp_path
+):
+    sender = unique_id("api")
+    tracker = f"sqlite:///{tmp_path / 'rasa-tracker.db'}"
+    engine = create_engine(tracker)
+    EVENTS.metadata.create_all(engine)
+    with engine.begin() as connection:
+        connection.execute(insert(EVENTS), [{"sender_id": f"api:{sender}", "timestamp": 1.0}] * 3)
+
+    def deleting_replier(rasa_sender: str, text: str) -> list[dict]:
+        # What action_delete_my_data does in the action server, then its confirmation.
+        if "xóa" not in text:
+            return default_replies(rasa_sender, text)
+        with session_factory.begin() as session:
+            delete_person_data(session, "api", sender, salt="test-salt")
+        return [{"recipient_id": rasa_sender, "text": "Mình đã xóa cuộc trò chuyện của bạn."}]
+
+    fake_rasa.replier = deleting_replier
+    try:
+        with gateway_client(rasa_tracker_url=tracker) as client:
+            post(client, sender, "xin chào")
+            body = post(client, sender, "xóa dữ liệu của tôi").json()
+            left = client.messages("api", sender)
+    finally:
+        fake_rasa.replier = default_replies
+    with engine.connect() as connection:
+        rasa_events = connection.execute(select(EVENTS.c.id)).all()
+    engine.dispose()
+    assert [r["text"] for r in body["replies"]] == ["Mình đã xóa cuộc trò chuyện của bạn."]
+    assert left == [] and rasa_events == []

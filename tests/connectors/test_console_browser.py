@@ -54,6 +54,7 @@ def test_a_supervisor_is_alerted_reads_the_report_and_edits_canned_replies(
     page = console.new_page()
     log_in(page, server.url, supervisor)
     page.wait_for_selector("#who >> text=Lê Thu Hà")
+    page.wait_for_selector("body[data-live=on]")  # the live stream is connected
 
     code = urgent_ticket(session_factory, unique_id("person"))
     alert = page.wait_for_selector(f"#alert >> text={code}", timeout=15_000)

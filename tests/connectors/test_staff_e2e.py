@@ -54,6 +54,7 @@ def test_a_person_in_the_web_chat_talks_with_a_social_worker_in_the_console(assi
     staff.fill("#username", f"lan-{RUN}")
     staff.fill("#password", PASSWORD)
     staff.click("#login-button")
+    staff.wait_for_selector("body[data-live=on]")  # the console's live stream is connected
     staff.click(f".queue__open[data-code='{code}']", timeout=15_000)
     staff.wait_for_selector("#claim:visible")
     staff.click("#claim")

@@ -133,6 +133,11 @@
       list.replaceChildren(...entries.map(queueItem));
       $("queue-count").textContent = `(${entries.length})`;
       $("queue-empty").hidden = entries.length > 0;
+      // Escalations that happened before this page was open are shown too.
+      const overdue = entries.filter((entry) => entry.escalated && entry.status === "open").map((entry) => entry.code);
+      if (overdue.length && !$("alert").textContent) {
+        showAlert(`Báo động: ${overdue.length} yêu cầu khẩn cấp quá hạn mà chưa có ai nhận: ${overdue.join(", ")}.`);
+      }
     } catch (problem) {
       showAlert(problem.message);
     }
@@ -258,6 +263,8 @@
   function listen() {
     if (state.events) state.events.close();
     const events = new EventSource(`${API}/events`);
+    events.addEventListener("open", () => { document.body.dataset.live = "on"; });
+    events.addEventListener("error", () => { document.body.dataset.live = "off"; });
     events.addEventListener("message", (event) => {
       const line = JSON.parse(event.data);
       if (state.current && line.code === state.current.code) addLine(line);
