@@ -32,11 +32,18 @@ from connectors.outbound import Delivered, Outbound
 from connectors.staff.principal import Principal
 from connectors.store import Store
 from connectors.texts import GatewayTexts
-from helpdesk.audit import events_of_ticket
+from helpdesk.audit import events_of_ticket, record_event
 from helpdesk.canned import add_canned_reply, canned_replies, update_canned_reply
 from helpdesk.conversations import transcript
 from helpdesk.errors import HelpdeskError, InvalidTransitionError
-from helpdesk.models import AuditEvent, CannedReply, Conversation, Ticket, TicketNote
+from helpdesk.models import (
+    AuditEvent,
+    CannedReply,
+    Conversation,
+    Ticket,
+    TicketNote,
+    utc_now,
+)
 from helpdesk.notes import add_note, notes_of
 from helpdesk.privacy import anonymization_salt
 from helpdesk.queue import QueueEntry, work_queue
@@ -57,6 +64,7 @@ logger = logging.getLogger(__name__)
 
 SERVICES_SHOWN = 3
 MAX_REPLY_CHARS = 4000
+QUEUE_AUDIT_PERIOD = dt.timedelta(minutes=10)
 
 
 class DeskError(Exception):
@@ -233,6 +241,7 @@ class StaffDesk:
         self._hub = hub
         self._texts = texts
         self._settings = settings
+        self._queue_audited: dict[str, dt.datetime] = {}
 
     async def _run(self, work: Any) -> Any:
         """A unit of work; the helpdesk's refusals become `DeskError`s with a status."""
@@ -260,9 +269,26 @@ class StaffDesk:
     # --- reading ----------------------------------------------------------------------
 
     async def queue(self, staff: Principal, *, mine: bool = False) -> list[QueueEntry]:
-        """Active tickets, urgent first, then the longest waiting."""
+        """Active tickets, urgent first, then the longest waiting.
+
+        The queue shows the last messages of each ticket, so reading it is audited; the
+        console reads it every few seconds, so once per `QUEUE_AUDIT_PERIOD` per person.
+        """
         assignee = staff.username if mine else None
-        return await self._run(lambda s: work_queue(s, assignee=assignee))
+        now = utc_now()
+        last = self._queue_audited.get(staff.username)
+        audit = last is None or now - last >= QUEUE_AUDIT_PERIOD
+
+        def work(session: Session) -> list[QueueEntry]:
+            entries = work_queue(session, assignee=assignee, now=now)
+            if audit:
+                record_event(session, staff.username, "queue.viewed", at=now, tickets=len(entries))
+            return entries
+
+        entries = await self._run(work)
+        if audit:
+            self._queue_audited[staff.username] = now
+        return entries
 
     async def ticket(self, staff: Principal, code: str) -> TicketView:
         """The ticket with its transcript, notes, history and matched services (audited)."""

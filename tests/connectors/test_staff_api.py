@@ -437,3 +437,21 @@ def test_an_unclaimed_urgent_ticket_is_escalated_once_and_the_person_gets_the_nu
             e for e in events_of_ticket(session, ticket) if e.action == "ticket.escalated"
         ]
     assert len(escalations) == 1
+
+
+def test_reading_the_queue_is_audited_without_flooding_the_log(
+    gateway_client, make_staff, handed_off, session_factory
+):
+    username = make_staff()
+    handed_off()
+    with gateway_client() as client:
+        headers = login(client, username)
+        for _ in range(3):  # the console re-reads the queue every few seconds
+            assert client.get("/api/v1/staff/queue", headers=headers).status_code == 200
+    with session_factory() as session:
+        views = session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.actor == username, AuditEvent.action == "queue.viewed"
+            )
+        ).all()
+    assert len(views) == 1 and views[0].details["tickets"] >= 1
