@@ -65,7 +65,9 @@ def unaccented_copy(message: Message) -> Message | None:
     stripped = strip_diacritics(text)
     if stripped == text or len(stripped) != len(text):
         return None
-    entities = [{**e, "value": stripped[e["start"] : e["end"]]} for e in message.get(ENTITIES) or []]
+    entities = [
+        {**e, "value": stripped[e["start"] : e["end"]]} for e in message.get(ENTITIES) or []
+    ]
     return _copy(message, stripped, entities)
 
 

@@ -72,9 +72,7 @@ def build_pipeline(config: dict[str, Any], smallest_class: int) -> Pipeline:
     svm = LinearSVC(C=config["C"], random_state=config["random_state"])
     folds = min(config["calibration_folds"], smallest_class)
     # calibration needs every intent in every fold; tiny test data sets go without
-    classifier = (
-        CalibratedClassifierCV(svm, cv=folds, ensemble=False) if folds >= 2 else svm
-    )
+    classifier = CalibratedClassifierCV(svm, cv=folds, ensemble=False) if folds >= 2 else svm
     return Pipeline([("features", features), ("classifier", classifier)])
 
 

@@ -60,8 +60,7 @@ def extract_entities(text: str) -> list[dict[str, Any]]:
 
 def _ticket_codes(nfc: str) -> list[tuple]:
     return [
-        (m.start(), m.end(), TICKET_CODE, "HT-" + m.group(1).upper())
-        for m in _TICKET.finditer(nfc)
+        (m.start(), m.end(), TICKET_CODE, "HT-" + m.group(1).upper()) for m in _TICKET.finditer(nfc)
     ]
 
 
@@ -122,4 +121,3 @@ class VietnameseEntityExtractor(GraphComponent, EntityExtractorMixin):
             entities = self.add_extractor_name(extract_entities(text))
             message.set(ENTITIES, message.get(ENTITIES, []) + entities, add_to_output=True)
         return messages
-

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nlu.paths import BLIND_HELDOUT_DIR, BOT_DIR, HELDOUT_DIR
+from nlu.paths import BLIND2_HELDOUT_DIR, BLIND_HELDOUT_DIR, BOT_DIR, HELDOUT_DIR
 from nlu.predict import find_model, load_agent, parse_texts
 
 REGISTERS = ("acc", "noacc", "teen")
@@ -111,6 +111,7 @@ def _score_risk(report: Report, cases: Sequence[Case], predictions: Sequence[dic
 HELDOUT_SETS = {
     "held-out (development)": HELDOUT_DIR,
     "held-out (blind)": BLIND_HELDOUT_DIR,
+    "held-out (blind 2)": BLIND2_HELDOUT_DIR,
 }
 
 
@@ -175,7 +176,9 @@ def format_report(report: Report) -> str:
         + "   ".join(f"{r} {report.by_register.get(r, float('nan')):6.1%}" for r in REGISTERS),
     ]
     if report.high_recall is not None:
-        lines.append(f"high-risk recall  {report.high_recall:6.1%}    missed: {len(report.high_missed)}")
+        lines.append(
+            f"high-risk recall  {report.high_recall:6.1%}    missed: {len(report.high_missed)}"
+        )
     if report.false_high_rate is not None:
         lines.append(
             f"false high        {report.false_high_rate:6.1%}    ({len(report.false_high)} messages)"
@@ -208,7 +211,8 @@ def main(argv: list[str] | None = None) -> int:
         print(format_report(reports[-1]), flush=True)
     if args.json:
         args.json.write_text(
-            json.dumps([r.__dict__ for r in reports], ensure_ascii=False, indent=2), encoding="utf-8"
+            json.dumps([r.__dict__ for r in reports], ensure_ascii=False, indent=2),
+            encoding="utf-8",
         )
     return 0
 

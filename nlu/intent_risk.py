@@ -52,5 +52,7 @@ class SelfHarmRiskEscalation(GraphComponent):
             if (intent.get("confidence") or 0.0) >= self.threshold:
                 message.set("risk", HIGH, add_to_output=True)
                 matches = list(message.get("risk_matches") or [])
-                message.set("risk_matches", [*matches, f"intent:{intent['name']}"], add_to_output=True)
+                message.set(
+                    "risk_matches", [*matches, f"intent:{intent['name']}"], add_to_output=True
+                )
         return messages

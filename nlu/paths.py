@@ -10,6 +10,9 @@ TRAIN_DATA_DIR = NLU_DIR / "data" / "train"
 HELDOUT_DIR = NLU_DIR / "data" / "heldout"
 # written by someone who never saw the training data nor the errors on HELDOUT_DIR
 BLIND_HELDOUT_DIR = NLU_DIR / "data" / "heldout_blind"
+# written later by someone who had seen neither the data, the risk lexicon nor the earlier
+# sets; the first measurement on it was taken after the lexicon's last change (2026-11-23)
+BLIND2_HELDOUT_DIR = NLU_DIR / "data" / "heldout_blind2"
 BOT_DIR = REPO_ROOT / "bot"
 BUILD_DIR = REPO_ROOT / "build"
 MODELS_DIR = REPO_ROOT / "models"

@@ -172,7 +172,9 @@ def _match_at(
     return None
 
 
-def _prefixes_at(syllables: list[tuple[str, int, int]], i: int) -> Iterable[tuple[int, frozenset[str]]]:
+def _prefixes_at(
+    syllables: list[tuple[str, int, int]], i: int
+) -> Iterable[tuple[int, frozenset[str]]]:
     for prefix, kinds in PREFIXES.items():
         words = tuple(s[0] for s in syllables[i : i + len(prefix)])
         if words == prefix:

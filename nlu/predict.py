@@ -50,7 +50,9 @@ def summarize(parse_data: dict[str, Any]) -> dict[str, Any]:
     """The public shape of one parse: the classifier's best intent (the fallback
     classifier's `nlu_fallback` is a dialogue decision, not an intent), its confidence,
     the risk level and the entities."""
-    ranking = [r for r in parse_data.get("intent_ranking") or [] if r.get("name") != FALLBACK_INTENT]
+    ranking = [
+        r for r in parse_data.get("intent_ranking") or [] if r.get("name") != FALLBACK_INTENT
+    ]
     best = ranking[0] if ranking else parse_data.get("intent") or {}
     return {
         "text": parse_data.get("text"),
@@ -94,7 +96,9 @@ async def _run(agent, lines: Iterator[str], out: TextIO) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Parse JSON lines of messages with the trained model.")
+    parser = argparse.ArgumentParser(
+        description="Parse JSON lines of messages with the trained model."
+    )
     parser.add_argument("--model", type=Path, default=None, help="model file (default: models/)")
     args = parser.parse_args(argv)
     model = find_model(args.model)

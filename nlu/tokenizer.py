@@ -76,9 +76,7 @@ def _align(syllables: Sequence[str], segmented: Sequence[str]) -> list[list[int]
     return words if position == len(stream) else None
 
 
-def _merge_words_sharing_pieces(
-    words: list[list[int]], piece_of: list[int]
-) -> list[list[int]]:
+def _merge_words_sharing_pieces(words: list[list[int]], piece_of: list[int]) -> list[list[int]]:
     """Join adjacent words that come from one piece (`ntn` → `như` + `thế nào`), so
     that tokens never overlap in the original text."""
     merged: list[list[int]] = []

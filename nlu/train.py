@@ -58,7 +58,9 @@ def train(out: Path = MODELS_DIR, force: bool = False, config: Path | None = Non
     )
     if result.code != 0 or not result.model:
         raise SystemExit(f"Training failed (code {result.code}).")
-    print(f"[train] model {result.model} ready in {time.perf_counter() - started:.0f} s", flush=True)
+    print(
+        f"[train] model {result.model} ready in {time.perf_counter() - started:.0f} s", flush=True
+    )
     return Path(result.model)
 
 

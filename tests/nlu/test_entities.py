@@ -18,7 +18,10 @@ def _values(text, entity):
 @pytest.mark.parametrize(
     "text, places",
     [
-        ("Tôi ở xã Mỹ Hiệp, huyện Cao Lãnh, Đồng Tháp", ["xã Mỹ Hiệp", "huyện Cao Lãnh", "Đồng Tháp"]),
+        (
+            "Tôi ở xã Mỹ Hiệp, huyện Cao Lãnh, Đồng Tháp",
+            ["xã Mỹ Hiệp", "huyện Cao Lãnh", "Đồng Tháp"],
+        ),
         ("em o phuoc long binh phuoc", ["phuoc long", "binh phuoc"]),
         ("nha o Cai Be tien giang", ["Cai Be", "tien giang"]),
         ("thi xa Phuoc Long nha", ["thi xa Phuoc Long"]),

@@ -10,7 +10,9 @@ from nlu.intent_risk import SelfHarmRiskEscalation
 
 def _run(intent, confidence, risk):
     component = SelfHarmRiskEscalation(SelfHarmRiskEscalation.get_default_config())
-    message = Message(data={"text": "…", "risk": risk, "intent": {"name": intent, "confidence": confidence}})
+    message = Message(
+        data={"text": "…", "risk": risk, "intent": {"name": intent, "confidence": confidence}}
+    )
     component.process([message])
     return message.get("risk")
 

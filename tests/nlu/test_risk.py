@@ -135,6 +135,29 @@ def test_three_registers(text, level):
 
 
 @pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        # indirect farewells, entrusting, "better off without me", plans, injury now
+        ("Sau đêm nay sẽ chẳng còn ai phải bận tâm về tôi nữa", HIGH),
+        ("neu toi khong con nua thi nho anh cham soc con gai toi", HIGH),
+        ("e bốc hơi khỏi đời này thì mn đỡ mệt", HIGH),
+        ("toi da mua than va dan kin cua so roi", HIGH),
+        ("ck đánh e vỡ đầu r, máu chảy đầy mặt 😭", HIGH),
+        ("bye mn nha, e đi trc đây, ở lại mạnh giỏi 🥀", HIGH),
+        # their everyday look-alikes
+        ("Tạm biệt nha, mai gặp lại", NONE),
+        ("em di ngu truoc nha, chuc ngu ngon", NONE),
+        ("mai e đi xa r, ra HN học đại học", NONE),
+        ("Tuần sau tôi gửi con cho bà ngoại trông để đi làm", NONE),
+        ("bien mat khoi group chat cong ty cho do phien", NONE),
+        ("cười muốn xỉu, thôi bye mn", NONE),
+    ],
+)
+def test_indirect_farewells_and_ordinary_goodbyes(text, level):
+    assert _level(text) == level
+
+
+@pytest.mark.parametrize(
     "text",
     ["muon tu tu", "dinh tu tu", "tu tu chet", "nghi den tu tu", "se tu tu", "tự tử"],
 )
