@@ -71,8 +71,19 @@ def topic_of(tracker: Tracker, default: str) -> str:
     return tracker.get_slot(names.TOPIC) or default
 
 
-def hand_off(session: Session, person: Person, topic: str, risk: str, place: Place, urgent: bool) -> str:
-    """Open (or reuse) the person's ticket and put the conversation in the staff queue."""
+def hand_off(
+    session: Session,
+    person: Person,
+    topic: str,
+    risk: str,
+    place: Place,
+    urgent: bool,
+    *,
+    silence_bot: bool = True,
+) -> str:
+    """Open (or reuse) the person's ticket, which puts it in the staff queue, and hand the
+    conversation over. With `silence_bot=False` (outside staff hours) the assistant keeps
+    the conversation until someone claims the ticket: it still has a callback to take."""
     conversation = get_or_create_conversation(session, person.channel, person.sender_id)
     opener = open_urgent_ticket if urgent else open_or_reuse_ticket
     extra = {} if urgent else {"risk": risk}
@@ -85,7 +96,8 @@ def hand_off(session: Session, person: Person, topic: str, risk: str, place: Pla
         commune=place.commune,
         **extra,
     )
-    request_handoff(session, conversation, ticket)
+    if silence_bot:
+        request_handoff(session, conversation, ticket)
     return ticket.code
 
 
@@ -101,17 +113,20 @@ class ActionRequestHuman(Action):
     ) -> list[EventType]:
         person, place = person_of(tracker), place_of(tracker)
         topic, risk = topic_of(tracker, names.REQUEST_HUMAN), latest_risk(tracker)
+        settings = get_settings()
+        hours = StaffHours.from_settings(settings)
+        now = dt.datetime.now(dt.timezone.utc)
+        staffed = is_staff_hours(now, hours)
         try:
-            code = await in_transaction(lambda s: hand_off(s, person, topic, risk, place, False))
+            code = await in_transaction(
+                lambda s: hand_off(s, person, topic, risk, place, False, silence_bot=staffed)
+            )
         except STORE_FAILURES:
             logger.exception("Handoff failed for conversation %s.", tracker.sender_id)
             dispatcher.utter_message(response="utter_helpdesk_unavailable")
             return [SlotSet(names.PENDING_QUESTION, None)]
         events: list[EventType] = [ActiveLoop(None), SlotSet(names.TICKET_CODE, code)]
-        settings = get_settings()
-        hours = StaffHours.from_settings(settings)
-        now = dt.datetime.now(dt.timezone.utc)
-        if is_staff_hours(now, hours):
+        if staffed:
             dispatcher.utter_message(response="utter_handoff_now", ticket_code=code)
             return [*events, SlotSet(names.PENDING_QUESTION, None)]
         dispatcher.utter_message(
@@ -162,7 +177,7 @@ def save_callback(session: Session, person: Person, topic: str, place: Place, ph
             session, conversation, topic=topic, location_text=place.text,
             province=place.province, commune=place.commune,
         )  # fmt: skip
-        request_handoff(session, conversation, ticket)
+    # A callback is for later: the ticket is in the queue, the assistant keeps talking.
     set_callback_phone(session, ticket, phone)
     return ticket.code
 

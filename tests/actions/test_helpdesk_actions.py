@@ -68,6 +68,10 @@ async def test_outside_staff_hours_it_says_when_and_offers_a_callback(
     assert responses(dispatcher) == ["utter_handoff_after_hours", "utter_ask_callback"]
     assert dispatcher.messages[0]["next_opening"].startswith("7:30 thứ Hai")
     assert _events(events)["pending_question"] == "callback"
+    # The ticket waits in the queue, but the assistant keeps the conversation: nobody is
+    # there to answer tonight, and it has just asked for a number to call back.
+    assert action_db.scalars(select(Ticket)).one().status == "open"
+    assert action_db.scalars(select(Conversation)).one().handoff_state == "bot"
 
 
 async def test_the_crisis_protocol_opens_an_urgent_ticket_and_stops_forms(
