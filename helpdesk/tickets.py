@@ -52,6 +52,8 @@ from helpdesk.models import (
 logger = logging.getLogger(__name__)
 
 URGENT_TOPICS_HIGH_PRIORITY = frozenset({"domestic_violence", "child_protection"})
+# Topics that say how a ticket came about, not what the person needs help with.
+GENERIC_TOPICS = frozenset({"request_human", "assistant_unavailable", "find_service"})
 PRIORITY_RANK = {"normal": 0, "high": 1, "urgent": 2}
 RISK_RANK = {"none": 0, "elevated": 1, "high": 2}
 
@@ -164,6 +166,7 @@ def _raise_ticket(
     session: Session,
     ticket: Ticket,
     *,
+    topic: str,
     risk: str,
     priority: str,
     location_text: str | None,
@@ -172,8 +175,12 @@ def _raise_ticket(
     actor: str,
     now: dt.datetime,
 ) -> None:
-    """Bring a reused ticket up to date: risk and priority only go up; a new place replaces."""
+    """Bring a reused ticket up to date: risk and priority only go up; a new place replaces;
+    a ticket opened without a help topic ("I want a person") takes the topic named later."""
     changed: list[str] = []
+    if ticket.topic in GENERIC_TOPICS and topic not in GENERIC_TOPICS:
+        ticket.topic = topic[:32]
+        changed.append("topic")
     new_risk = _higher(RISK_RANK, ticket.risk, risk)
     new_priority = _higher(PRIORITY_RANK, ticket.priority, priority)
     previous_priority = ticket.priority
@@ -247,6 +254,7 @@ def open_or_reuse_ticket(
     _raise_ticket(
         session,
         current,
+        topic=topic,
         risk=risk,
         priority=priority_for(topic, risk),
         location_text=location_text,

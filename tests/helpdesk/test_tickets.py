@@ -109,6 +109,18 @@ def test_asking_again_reuses_the_active_ticket_and_raises_its_priority(
     assert audit_actions(first.id) == ["ticket.opened", "ticket.priority_raised"]
 
 
+def test_a_ticket_opened_without_a_topic_takes_the_one_named_later(
+    db_session: Session, person: Person, audit_actions: Actions
+) -> None:
+    conversation = person()
+    ticket, _ = open_or_reuse_ticket(db_session, conversation, topic="request_human")
+    again, _ = open_or_reuse_ticket(db_session, conversation, topic="child_protection")
+    later, _ = open_or_reuse_ticket(db_session, conversation, topic="legal_aid")
+    assert again.id == later.id == ticket.id
+    assert (later.topic, later.priority) == ("child_protection", "high")  # a real topic stays
+    assert audit_actions(ticket.id) == ["ticket.opened", "ticket.priority_raised"]
+
+
 def test_priority_and_risk_never_go_down_on_reuse(db_session: Session, person: Person) -> None:
     conversation = person()
     ticket, _ = open_urgent_ticket(db_session, conversation, topic="self_harm")
