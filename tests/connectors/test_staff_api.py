@@ -15,6 +15,7 @@ from sqlalchemy import select
 from connectors.staff.auth import CSRF_HEADER, SESSION_COOKIE
 from connectors.texts import load_crisis_text, load_texts
 from helpdesk.audit import events_of_ticket
+from helpdesk.canned import add_canned_reply
 from helpdesk.conversations import get_or_create_conversation, record_inbound
 from helpdesk.models import AuditEvent, Ticket
 from helpdesk.staff import add_staff
@@ -455,3 +456,39 @@ def test_reading_the_queue_is_audited_without_flooding_the_log(
             )
         ).all()
     assert len(views) == 1 and views[0].details["tickets"] >= 1
+
+
+@pytest.mark.parametrize("role", ["staff", "supervisor", "admin"])
+def test_what_each_role_may_do_on_every_endpoint(
+    gateway_client, make_staff, handed_off, session_factory, role
+):
+    username = make_staff(role)
+    _, code = handed_off()
+    supervisors_only = role == "staff"
+    with session_factory.begin() as session:
+        reply_id = add_canned_reply(session, f"Chào {username}", "Chào bạn.", actor="system").id
+    with gateway_client() as client:
+        headers = login(client, username)
+        calls = [
+            ("GET", "/me", None, 200),
+            ("GET", "/queue", None, 200),
+            ("GET", f"/tickets/{code}", None, 200),
+            ("GET", "/outcomes", None, 200),
+            ("GET", "/topics", None, 200),
+            ("GET", "/members", None, 200),
+            ("GET", "/canned-replies", None, 200),
+            ("POST", f"/tickets/{code}/claim", None, 200),
+            ("POST", f"/tickets/{code}/messages", {"text": "Chào bạn."}, 201),
+            ("POST", f"/tickets/{code}/notes", {"text": "Đã hỏi nơi ở."}, 201),
+            ("POST", f"/tickets/{code}/resolve", {"outcome": "counselled"}, 200),
+            ("GET", "/report", None, 403 if supervisors_only else 200),
+            ("POST", "/canned-replies", {"title": f"Mẫu {username}", "text": "Chào bạn."},
+             403 if supervisors_only else 201),
+            ("PATCH", f"/canned-replies/{reply_id}", {"active": True},
+             403 if supervisors_only else 200),
+            ("POST", "/logout", None, 204),
+            ("GET", "/me", None, 401),
+        ]  # fmt: skip
+        for method, path, body, expected in calls:
+            response = client.request(method, f"/api/v1/staff{path}", json=body, headers=headers)
+            assert response.status_code == expected, (role, method, path, response.text)
