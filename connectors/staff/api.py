@@ -31,21 +31,18 @@ from connectors.staff.auth import (
     bearer_token,
     same_origin,
 )
-from connectors.staff.desk import DeskError, StaffDesk, TicketView
+from connectors.staff.desk import DeskError, StaffDesk
 from connectors.staff.schemas import (
     ActionOut,
     CannedIn,
     CannedOut,
     CannedUpdateIn,
-    HistoryOut,
-    Line,
     LoginIn,
     LoginOut,
     MeOut,
     NoteOut,
     QueueItemOut,
     ResolveIn,
-    ServiceOut,
     StaffMemberOut,
     TextIn,
     TicketDetailOut,
@@ -54,7 +51,6 @@ from connectors.staff.schemas import (
     speaker,
 )
 from helpdesk.models import ACTIVE_TICKET_STATUSES, Message, StaffMember, Ticket
-from helpdesk.queue import QueueEntry
 from helpdesk.sessions import SESSION_TTL, authenticate, end_session, start_session
 from helpdesk.tickets import OUTCOMES
 from knowledge.taxonomy import read_taxonomy
@@ -167,84 +163,13 @@ async def me(staff: StaffDep) -> MeOut:
 # --- the queue and tickets --------------------------------------------------------------
 
 
-def _queue_item(entry: QueueEntry) -> QueueItemOut:
-    return QueueItemOut(
-        code=entry.code,
-        status=entry.status,  # type: ignore[arg-type]
-        priority=entry.priority,  # type: ignore[arg-type]
-        topic=entry.topic,
-        risk=entry.risk,  # type: ignore[arg-type]
-        channel=entry.channel,
-        province=entry.province,
-        commune=entry.commune,
-        location_text=entry.location_text,
-        assignee=entry.assignee,
-        created_at=entry.created_at,
-        waiting_seconds=entry.waiting_seconds,
-        escalated=entry.escalated,
-        handoff_state=entry.handoff_state,
-        last_messages=[
-            Line(from_=speaker(line.author), text=line.text, at=line.at)
-            for line in entry.last_messages
-        ],
-    )
-
-
 @router.get("/queue", response_model=list[QueueItemOut], responses=UNAUTHORIZED)
 async def queue(
     staff: StaffDep, desk: DeskDep, mine: Annotated[bool, Query()] = False
 ) -> list[QueueItemOut]:
     """Tickets waiting for or held by staff: urgent first, then the longest waiting."""
-    return [_queue_item(entry) for entry in await _call(desk.queue(staff, mine=mine))]
-
-
-def _ticket_out(view: TicketView) -> TicketDetailOut:
-    return TicketDetailOut(
-        code=view.code,
-        status=view.status,  # type: ignore[arg-type]
-        priority=view.priority,  # type: ignore[arg-type]
-        topic=view.topic,
-        risk=view.risk,  # type: ignore[arg-type]
-        channel=view.channel,
-        province=view.province,
-        commune=view.commune,
-        location_text=view.location_text,
-        assignee=view.assignee,
-        outcome=view.outcome,
-        callback_phone=view.callback_phone,
-        created_at=view.created_at,
-        assigned_at=view.assigned_at,
-        resolved_at=view.resolved_at,
-        escalated=view.escalated,
-        handoff_state=view.handoff_state,
-        messages=[
-            TranscriptLineOut(
-                id=m.id,
-                from_=speaker(m.author),
-                staff=m.staff_username,
-                text=m.text,
-                at=m.at,
-                delivery_status=m.delivery_status,  # type: ignore[arg-type]
-            )
-            for m in view.messages
-        ],
-        notes=[NoteOut(id=n.id, author=n.author, text=n.text, at=n.at) for n in view.notes],
-        history=[
-            HistoryOut(at=h.at, actor=h.actor, action=h.action, details=h.details)
-            for h in view.history
-        ],
-        services=[
-            ServiceOut(
-                name=s.name,
-                organization=s.organization,
-                phones=[p.to_dict() for p in s.phones],
-                address=s.address,
-                hours=s.hours,
-                open_now=s.open_now,
-            )
-            for s in view.services
-        ],
-    )
+    entries = await _call(desk.queue(staff, mine=mine))
+    return [QueueItemOut.model_validate(entry) for entry in entries]
 
 
 @router.get(
@@ -254,7 +179,7 @@ def _ticket_out(view: TicketView) -> TicketDetailOut:
 )
 async def ticket(code: TicketCode, staff: StaffDep, desk: DeskDep) -> TicketDetailOut:
     """The ticket with its transcript, notes, history and matched services (audited)."""
-    return _ticket_out(await _call(desk.ticket(staff, code)))
+    return TicketDetailOut.model_validate(await _call(desk.ticket(staff, code)))
 
 
 ACTION_ERRORS = {
@@ -266,14 +191,10 @@ ACTION_ERRORS = {
 }
 
 
-def _action(result: Any) -> ActionOut:
-    return ActionOut(code=result.code, status=result.status, assignee=result.assignee)
-
-
 @router.post("/tickets/{code}/claim", response_model=ActionOut, responses=ACTION_ERRORS)
 async def claim(code: TicketCode, staff: StaffDep, desk: DeskDep) -> ActionOut:
     """Take an open ticket (two staff cannot both get it); the person is told."""
-    return _action(await _call(desk.claim(staff, code)))
+    return ActionOut.model_validate(await _call(desk.claim(staff, code)))
 
 
 @router.post(
@@ -287,14 +208,10 @@ async def reply(
 ) -> TranscriptLineOut:
     """Send a reply to the person, on the channel they wrote from."""
     sent: Delivered = await _call(desk.reply(staff, code, body.text))
-    return TranscriptLineOut(
-        id=sent.message_id,
-        from_="staff",
-        staff=staff.username,
-        text=sent.text,
-        at=sent.at,
-        delivery_status=sent.status,  # type: ignore[arg-type]
-    )
+    return TranscriptLineOut.model_validate(
+        {"id": sent.message_id, "author": "staff", "staff_username": staff.username,
+         "text": sent.text, "at": sent.at, "delivery_status": sent.status}
+    )  # fmt: skip
 
 
 @router.post(
@@ -305,20 +222,19 @@ async def reply(
 )
 async def note(code: TicketCode, body: TextIn, staff: StaffDep, desk: DeskDep) -> NoteOut:
     """A private note for colleagues; the person never sees it."""
-    entry = await _call(desk.note(staff, code, body.text))
-    return NoteOut(id=entry.id, author=entry.author, text=entry.text, at=entry.at)
+    return NoteOut.model_validate(await _call(desk.note(staff, code, body.text)))
 
 
 @router.post("/tickets/{code}/transfer", response_model=ActionOut, responses=ACTION_ERRORS)
 async def transfer(code: TicketCode, body: TransferIn, staff: StaffDep, desk: DeskDep) -> ActionOut:
     """Give the ticket to a colleague."""
-    return _action(await _call(desk.transfer(staff, code, body.to)))
+    return ActionOut.model_validate(await _call(desk.transfer(staff, code, body.to)))
 
 
 @router.post("/tickets/{code}/resolve", response_model=ActionOut, responses=ACTION_ERRORS)
 async def resolve(code: TicketCode, body: ResolveIn, staff: StaffDep, desk: DeskDep) -> ActionOut:
     """Close the case with an outcome; the assistant answers the person again."""
-    return _action(await _call(desk.resolve(staff, code, body.outcome)))
+    return ActionOut.model_validate(await _call(desk.resolve(staff, code, body.outcome)))
 
 
 @router.get("/outcomes", response_model=dict[str, str], responses=UNAUTHORIZED)
@@ -349,19 +265,12 @@ async def members(staff: StaffDep, gateway: GatewayDep) -> list[StaffMemberOut]:
         rows = session.scalars(
             select(StaffMember).where(StaffMember.active.is_(True)).order_by(StaffMember.username)
         )
-        return [
-            StaffMemberOut(username=m.username, display_name=m.display_name, role=m.role)  # type: ignore[arg-type]
-            for m in rows
-        ]
+        return [StaffMemberOut.model_validate(member) for member in rows]
 
     return await gateway.store.run(work)
 
 
 # --- canned replies and the report ------------------------------------------------------
-
-
-def _canned(reply: Any) -> CannedOut:
-    return CannedOut(id=reply.id, title=reply.title, text=reply.text, active=reply.active)
 
 
 @router.get("/canned-replies", response_model=list[CannedOut], responses=UNAUTHORIZED)
@@ -370,7 +279,7 @@ async def list_canned(
 ) -> list[CannedOut]:
     """Ready-made replies staff can send or adapt."""
     replies = await _call(desk.canned(staff, include_inactive=include_inactive))
-    return [_canned(r) for r in replies]
+    return [CannedOut.model_validate(r) for r in replies]
 
 
 @router.post(
@@ -381,7 +290,7 @@ async def list_canned(
 )
 async def add_canned(body: CannedIn, staff: SupervisorDep, desk: DeskDep) -> CannedOut:
     """A new canned reply (supervisors and admins)."""
-    return _canned(await _call(desk.add_canned(staff, body.title, body.text)))
+    return CannedOut.model_validate(await _call(desk.add_canned(staff, body.title, body.text)))
 
 
 @router.patch(
@@ -393,7 +302,7 @@ async def update_canned(
     reply_id: int, body: CannedUpdateIn, staff: SupervisorDep, desk: DeskDep
 ) -> CannedOut:
     """Edit or retire a canned reply (supervisors and admins)."""
-    return _canned(
+    return CannedOut.model_validate(
         await _call(
             desk.update_canned(
                 staff, reply_id, title=body.title, text=body.text, active=body.active

@@ -1,7 +1,9 @@
 """Bodies of the staff JSON API (they make its part of the OpenAPI schema).
 
-Transcript lines say who wrote them in `from`: `person`, `bot` (the assistant and the
-service's automatic notices) or `staff`.
+Answers are read straight from the desk's and the helpdesk's dataclasses
+(`model_validate(..., from_attributes=True)`), so a field is named once. Transcript lines
+say who wrote them in `from`: `person`, `bot` (the assistant and the service's automatic
+notices) or `staff`.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 From = Literal["person", "bot", "staff"]
 
@@ -40,21 +42,29 @@ class LoginOut(MeOut):
     expires_at: dt.datetime
 
 
-class Line(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
+class Answer(BaseModel):
+    """An answer built from the attributes of a domain object."""
 
-    from_: From = Field(alias="from")
+    model_config = ConfigDict(from_attributes=True)
+
+
+class Line(Answer):
+    from_: From = Field(validation_alias="author", serialization_alias="from")
     text: str
     at: dt.datetime
+
+    _speaker = field_validator("from_", mode="before")(speaker)
 
 
 class TranscriptLineOut(Line):
     id: int
-    staff: str | None = Field(None, description="who wrote it, for staff lines")
+    staff: str | None = Field(
+        None, validation_alias="staff_username", description="who wrote it, for staff lines"
+    )
     delivery_status: Literal["pending", "sent", "failed"] | None = None
 
 
-class QueueItemOut(BaseModel):
+class QueueItemOut(Answer):
     code: str
     status: Literal["open", "assigned"]
     priority: Literal["urgent", "high", "normal"]
@@ -72,30 +82,37 @@ class QueueItemOut(BaseModel):
     last_messages: list[Line]
 
 
-class NoteOut(BaseModel):
+class NoteOut(Answer):
     id: int
     author: str
     text: str
     at: dt.datetime
 
 
-class HistoryOut(BaseModel):
+class HistoryOut(Answer):
     at: dt.datetime
     actor: str
     action: str
     details: dict[str, Any]
 
 
-class ServiceOut(BaseModel):
+class PhoneOut(Answer):
+    number: str
+    type: str
+    description: str | None
+    verified: bool
+
+
+class ServiceOut(Answer):
     name: str
     organization: str
-    phones: list[dict[str, Any]]
+    phones: list[PhoneOut]
     address: str | None
     hours: str | None
     open_now: bool | None
 
 
-class TicketDetailOut(BaseModel):
+class TicketDetailOut(Answer):
     code: str
     status: Literal["open", "assigned", "resolved", "closed"]
     priority: Literal["urgent", "high", "normal"]
@@ -131,13 +148,13 @@ class ResolveIn(BaseModel):
     outcome: str = Field(description="one of GET /api/v1/staff/outcomes")
 
 
-class ActionOut(BaseModel):
+class ActionOut(Answer):
     code: str
     status: Literal["open", "assigned", "resolved", "closed"]
     assignee: str | None
 
 
-class StaffMemberOut(BaseModel):
+class StaffMemberOut(Answer):
     username: str
     display_name: str
     role: Literal["staff", "supervisor", "admin"]
@@ -154,7 +171,7 @@ class CannedUpdateIn(BaseModel):
     active: bool | None = None
 
 
-class CannedOut(BaseModel):
+class CannedOut(Answer):
     id: int
     title: str
     text: str
