@@ -40,7 +40,13 @@ from connectors.texts import GatewayTexts
 from helpdesk.audit import ACTOR_SYSTEM
 from helpdesk.conversations import get_or_create_conversation, record_inbound
 from helpdesk.models import Conversation
-from helpdesk.tickets import active_ticket, open_or_reuse_ticket, request_handoff
+from helpdesk.tickets import (
+    active_ticket,
+    find_vietnamese_phone,
+    open_or_reuse_ticket,
+    request_handoff,
+    set_callback_phone,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -307,6 +313,15 @@ class Router:
                 replies = await self._say(conversation_id, self._texts.crisis, author=BOT)
         elif acceptance.inbound.kind != TEXT and not acceptance.inbound.text.strip():
             replies = await self._say(conversation_id, self._texts.unsupported_content)
+        phone = find_vietnamese_phone(acceptance.inbound.text)
+        if phone is not None:
+            # The crisis protocol asks for a number to call back, then hands off: the
+            # number goes on the ticket, and while nobody has the conversation, the
+            # person is told it was received.
+            code = await self._store.run(lambda s: _keep_callback(s, conversation_id, phone))
+            if code is not None and state == WAITING:
+                notice = self._texts.callback_noted.format(phone=phone, ticket_code=code)
+                replies += await self._say(conversation_id, notice)
         return TurnResult(HANDED_OFF, replies, handed_off=True)
 
     async def _assistant_unavailable(
@@ -386,6 +401,17 @@ def _open_outage_ticket(session: Session, conversation_id: str, risk: str) -> st
     )
     if conversation.handoff_state == BOT:
         request_handoff(session, conversation, ticket, actor=ACTOR_SYSTEM)
+    return ticket.code
+
+
+def _keep_callback(session: Session, conversation_id: str, phone: str) -> str | None:
+    """Put the number on the conversation's active ticket; its code, or None if none."""
+    conversation = session.get(Conversation, conversation_id)
+    ticket = active_ticket(session, conversation) if conversation is not None else None
+    if ticket is None:
+        return None
+    if ticket.callback_phone != phone:
+        set_callback_phone(session, ticket, phone)
     return ticket.code
 
 

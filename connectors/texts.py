@@ -38,6 +38,7 @@ class GatewayTexts:
     staff_joined: str
     returned_to_assistant: str
     escalation_notice: str
+    callback_noted: str
     content_labels: dict[str, str]
 
     def label(self, kind: str) -> str:

@@ -551,6 +551,18 @@ def validate_vietnamese_phone(text: str | None) -> str | None:
     return None
 
 
+_PHONE_CANDIDATE = re.compile(r"(?<![\d+])(?:\+\s?84|84|0)[\d\s.\-()\u00a0]{8,16}\d(?!\d)")
+
+
+def find_vietnamese_phone(text: str | None) -> str | None:
+    """The first callable Vietnamese number written anywhere in `text` (`0…` form)."""
+    for candidate in _PHONE_CANDIDATE.findall(unicodedata.normalize("NFKC", text or "")[:2000]):
+        phone = validate_vietnamese_phone(candidate)
+        if phone is not None:
+            return phone
+    return None
+
+
 def set_callback_phone(
     session: Session,
     ticket: Ticket,

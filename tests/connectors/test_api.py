@@ -171,6 +171,22 @@ def test_risk_high_while_waiting_for_staff_gets_the_numbers_and_an_urgent_ticket
     assert fake_rasa.calls_to("webhook") == []
 
 
+def test_a_number_sent_while_waiting_for_staff_is_kept_for_the_call_back(
+    gateway_client, fake_rasa, unique_id
+):
+    sender = unique_id("api")
+    with gateway_client(rasa_url=CLOSED_PORT_URL) as client:
+        code = post(client, sender, "em muốn chết").json()["ticket"]["code"]
+    with gateway_client() as client:
+        body = post(client, sender, "sđt của em là 0912 345 678 ạ").json()
+        (ticket,) = client.tickets("api", sender)
+    assert [r["text"] for r in body["replies"]] == [
+        TEXTS.callback_noted.format(phone="0912345678", ticket_code=code)
+    ]
+    assert ticket.callback_phone == "0912345678"
+    assert fake_rasa.calls_to("webhook") == []
+
+
 def test_staff_replies_come_back_through_the_same_path(gateway_client, unique_id):
     sender = unique_id("api")
     with gateway_client(rasa_url=CLOSED_PORT_URL) as client:
