@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpdesk.tickets import validate_vietnamese_phone
+from helpdesk.tickets import find_vietnamese_phone, validate_vietnamese_phone
 
 
 @pytest.mark.parametrize(
@@ -58,3 +58,20 @@ def test_valid_numbers_are_normalized(typed: str, normalized: str) -> None:
 )
 def test_other_text_is_refused(typed: str | None) -> None:
     assert validate_vietnamese_phone(typed) is None
+
+
+@pytest.mark.parametrize(
+    ("message", "found"),
+    [
+        ("sđt e 0912345678", "0912345678"),
+        ("số của tôi là 0912 345 678, gọi sau 8 giờ nhé", "0912345678"),
+        ("goi cho em qua +84 912.345.678 nha", "0912345678"),
+        ("bàn: 028 3829 1234", "02838291234"),
+        ("gọi 113 giúp em", None),  # an emergency number is not a callback number
+        ("năm 2024 em 17 tuổi, mã HT-7K2M9Q", None),
+        ("đường dây 1900 969 680", None),
+        ("0123", None),
+    ],
+)
+def test_a_number_is_found_inside_a_message(message: str, found: str | None) -> None:
+    assert find_vietnamese_phone(message) == found
