@@ -6,7 +6,7 @@ RASA_PY := .venv-rasa/bin/python
 export PYTHONPATH := $(CURDIR)
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: setup setup-app setup-rasa run chat train eval bench bench-gateway bench-staff test test-nlu test-app lint clean
+.PHONY: setup setup-app setup-rasa run chat train eval bench bench-turns bench-gateway bench-staff test test-nlu test-app lint clean
 
 setup:
 	@scripts/setup.sh all
@@ -33,6 +33,10 @@ eval: setup train
 
 bench: setup train
 	@$(RASA_PY) bench/nlu_compare.py
+
+## full dialogue turns through Rasa, actions and the database, 1 and 10 conversations
+bench-turns: setup train
+	@$(APP_PY) bench/dialogue_turns.py
 
 ## the gateway's added latency over Rasa's REST channel, and messages per second
 bench-gateway: setup train

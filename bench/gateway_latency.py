@@ -1,40 +1,54 @@
-"""What the gateway adds to a conversation turn: its latency over calling Rasa's REST channel
-directly, at 1 and 20 concurrent conversations (p50, p95), and the sustained messages per
-second through the gateway.
+"""What the gateway adds to a conversation turn (issue 5): its latency over calling Rasa's
+REST channel directly, at 1 and 20 concurrent conversations (p50, p95, max), and the
+sustained messages per second through the gateway.
 
 Usage:
     .venv/bin/python bench/gateway_latency.py                 # starts `hotline run` on spare ports
     .venv/bin/python bench/gateway_latency.py --gateway http://127.0.0.1:8000 \\
         --rasa http://127.0.0.1:5005                          # measures a running assistant
+    options: --conversations 1 20  --turns 15  --rounds 4  --think 1 3  --loads closed think
 
-Both paths get the same messages from conversations of their own, alternating message by
-message (1 conversation) or run by run (20), so that both see the same machine. The
-messages are everyday ones the bot answers from its domain: the fastest turns Rasa has,
-so the hardest case for a relative figure (and no handoff: a handed-off conversation gets
-no bot reply to time). Started by this script, the gateway's rate limit is lifted (a
-benchmark is a flood on purpose); against a running gateway, set RATE_LIMIT_PER_MINUTE
-high there.
+Both paths get the same messages from conversations of their own. They never run at the
+same time (that would double the load on Rasa): at 1 conversation they take turns
+message by message, at 20 run by run (the order alternating), so that both meet the
+same moments of the machine. Each concurrency is measured under both load models of
+bench/loadgen.py: closed loop (the next message as soon as the reply is in: the worst
+case, and the sustained messages per second) and think time (a seeded random 1-3 s
+pause between a reply and the next message: what people in real conversations do).
+
+The messages are everyday ones the bot answers from its domain: the fastest turns Rasa
+has, so the hardest case for a relative figure (and no handoff: a handed-off
+conversation gets no bot reply to time). Started by this script, the gateway's rate
+limit is lifted (a benchmark is a flood on purpose); against a running gateway, set
+RATE_LIMIT_PER_MINUTE high there. The target: at most +10% on p95.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import signal
-import statistics
-import subprocess
-import sys
+import random
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from loadgen import (
+    HEADER,
+    PORTS,
+    LoadResult,
+    Send,
+    label,
+    load_average,
+    percentile,
+    row,
+    run_load,
+    start_assistant,
+    stop_assistant,
+    wait_healthy,
+)
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 MESSAGES = (
     "xin chào",
     "bạn giúp được những gì?",
@@ -43,26 +57,7 @@ MESSAGES = (
     "bạn là ai vậy",
     "chào ad, cho mình hỏi chút",
 )
-PORTS = {"RASA_PORT": 25005, "ACTION_SERVER_PORT": 25055, "GATEWAY_PORT": 28005}
-
-
-@dataclass
-class Run:
-    """Latencies (seconds) of one path at one concurrency, and the wall time it took."""
-
-    latencies: list[float]
-    seconds: float
-
-    def percentile(self, q: float) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] * 1000
-
-    @property
-    def per_second(self) -> float:
-        return len(self.latencies) / self.seconds
-
-
-Send = Callable[[httpx.AsyncClient, str, str], Awaitable[None]]
+TARGET_ADDED_P95 = 0.10
 
 
 def direct(rasa: str) -> Send:
@@ -89,156 +84,130 @@ def through_gateway(gateway: str) -> Send:
     return send
 
 
-async def one_run(send: Send, concurrency: int, turns: int, tag: str) -> Run:
-    """`concurrency` conversations, each sending `turns` messages one after another."""
-    latencies: list[float] = []
-    limits = httpx.Limits(max_connections=concurrency + 5)
-
-    async def conversation(client: httpx.AsyncClient, number: int) -> None:
-        sender = f"bench-{tag}-{number}-{uuid.uuid4().hex[:6]}"
-        for turn in range(turns):
-            started = time.perf_counter()
-            await send(client, sender, MESSAGES[(number + turn) % len(MESSAGES)])
-            latencies.append(time.perf_counter() - started)
-
-    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
-        started = time.perf_counter()
-        await asyncio.gather(*(conversation(client, n) for n in range(concurrency)))
-        return Run(latencies, time.perf_counter() - started)
+def scripts(conversations: int, turns: int, round_: int) -> list[list[tuple[str, str]]]:
+    return [
+        [("message", MESSAGES[(number + round_ + turn) % len(MESSAGES)]) for turn in range(turns)]
+        for number in range(conversations)
+    ]
 
 
-async def paired_single(rasa: str, gateway: str, turns: int, rounds: int) -> dict[str, Run]:
-    """One conversation per path, the two paths taking turns message by message, so that
-    both meet the same moment of the machine (the fairest comparison at concurrency 1)."""
-    sends = {"rasa": direct(rasa), "gateway": through_gateway(gateway)}
-    latencies: dict[str, list[float]] = {"rasa": [], "gateway": []}
-    seconds = dict.fromkeys(sends, 0.0)
+async def paired_single(
+    sends: dict[str, Send], turns: int, rounds: int, think: tuple[float, float] | None, seed: int
+) -> dict[str, LoadResult]:
+    """One conversation per path, the paths taking turns message by message (the fairest
+    comparison at concurrency 1); with think time, the pause comes before each pair."""
+    results = {name: LoadResult() for name in sends}
+    pause = random.Random(seed)
+    started_all = time.perf_counter()
     async with httpx.AsyncClient(timeout=120) as client:
         for round_ in range(rounds):
             senders = {name: f"bench-{name}-{round_}-{uuid.uuid4().hex[:6]}" for name in sends}
             for turn in range(turns):
                 text = MESSAGES[(round_ + turn) % len(MESSAGES)]
+                if think:
+                    await asyncio.sleep(pause.uniform(*think))
                 for name, send in sends.items():
                     started = time.perf_counter()
                     await send(client, senders[name], text)
                     took = time.perf_counter() - started
-                    latencies[name].append(took)
-                    seconds[name] += took
-    return {name: Run(latencies[name], seconds[name]) for name in sends}
+                    results[name].by_kind.setdefault("message", []).append(took * 1000)
+                    results[name].seconds += took
+    if think:
+        # with pauses, a path's rate is its messages over the wall time of the run
+        for result in results.values():
+            result.seconds = time.perf_counter() - started_all
+    return results
 
 
-async def concurrent(rasa: str, gateway: str, turns: int, rounds: int) -> dict[str, Run]:
-    """20 conversations per path; the paths take turns run by run (not at once, which
-    would double the load on Rasa)."""
-    runs: dict[str, list[Run]] = {"rasa": [], "gateway": []}
+async def concurrent(
+    sends: dict[str, Send],
+    conversations: int,
+    turns: int,
+    rounds: int,
+    think: tuple[float, float] | None,
+    seed: int,
+) -> dict[str, LoadResult]:
+    """`conversations` per path; the paths take turns run by run, the order alternating."""
+    results = {name: LoadResult() for name in sends}
+    order = list(sends.items())
     for round_ in range(rounds):
-        order = [("rasa", direct(rasa)), ("gateway", through_gateway(gateway))]
         for name, send in order if round_ % 2 == 0 else order[::-1]:
-            runs[name].append(await one_run(send, 20, turns, f"{name}{round_}"))
-    return {
-        name: Run([x for r in rs for x in r.latencies], sum(r.seconds for r in rs))
-        for name, rs in runs.items()
-    }
-
-
-async def measure(rasa: str, gateway: str, turns: int, rounds: int) -> None:
-    # Warm both paths up (first turns load caches, open connections).
-    await one_run(direct(rasa), 2, 3, "warm")
-    await one_run(through_gateway(gateway), 2, 3, "warm")
-    print(f"\n{'conversations':>13} {'path':>8} {'p50 ms':>8} {'p95 ms':>8} {'msg/s':>7}")
-    results = {
-        1: await paired_single(rasa, gateway, turns * 2, rounds),
-        20: await concurrent(rasa, gateway, turns, rounds),
-    }
-    for concurrency, merged in results.items():
-        for name, run in merged.items():
-            print(
-                f"{concurrency:>13} {name:>8} {run.percentile(0.5):>8.1f} "
-                f"{run.percentile(0.95):>8.1f} {run.per_second:>7.1f}"
+            results[name].merge(
+                await run_load(
+                    send,
+                    scripts(conversations, turns, round_),
+                    think=think,
+                    seed=seed + round_,
+                    tag=f"bench-{name}{round_}",
+                )
             )
-        base, gw = merged["rasa"], merged["gateway"]
-        for label, q in (("p50", 0.5), ("p95", 0.95)):
-            added = gw.percentile(q) - base.percentile(q)
-            print(
-                f"{'':>13} {'added':>8} {label}: {added:+.1f} ms ({added / base.percentile(q):+.1%})"
+    return results
+
+
+async def measure(rasa: str, gateway: str, args: argparse.Namespace) -> None:
+    sends = {"rasa": direct(rasa), "gateway": through_gateway(gateway)}
+    for send in sends.values():  # warm up: caches, connections
+        await run_load(send, scripts(2, 3, 0), think=None, tag="bench-warm")
+    print(f"machine load before the runs: {load_average()}")
+    verdicts: list[str] = []
+    for conversations in args.conversations:
+        for load in args.loads:
+            think = tuple(args.think) if load == "think" else None
+            turns = args.turns if think is None else max(3, args.turns // 2)
+            rounds = args.rounds if think is None else max(1, args.rounds // 2)
+            if conversations == 1:
+                merged = await paired_single(sends, turns * 2, rounds, think, args.seed)  # type: ignore[arg-type]
+            else:
+                merged = await concurrent(sends, conversations, turns, rounds, think, args.seed)  # type: ignore[arg-type]
+            name = label(conversations, think)  # type: ignore[arg-type]
+            print(f"\n{name}")
+            print(HEADER)
+            for path, result in merged.items():
+                print(row(f"  {path}", result.latencies, result.per_second))
+            base, through = merged["rasa"].latencies, merged["gateway"].latencies
+            for stat, q in (("p50", 0.5), ("p95", 0.95)):
+                added = percentile(through, q) - percentile(base, q)
+                print(f"  added {stat}: {added:+.1f} ms ({added / percentile(base, q):+.1%})")
+            added95 = percentile(through, 0.95) / percentile(base, 0.95) - 1
+            verdict = "met" if added95 <= TARGET_ADDED_P95 else "NOT met"
+            verdicts.append(
+                f"{name:28} added p95 {added95:+6.1%}  {verdict}; "
+                f"gateway {merged['gateway'].per_second:5.1f} msg/s"
             )
-    busy = results[20]
-    print(
-        "\nsustained through the gateway at 20 conversations: "
-        f"{busy['gateway'].per_second:.1f} messages/s "
-        f"(Rasa alone: {busy['rasa'].per_second:.1f}); "
-        f"mean turn {statistics.mean(busy['gateway'].latencies) * 1000:.0f} ms"
-    )
-
-
-def start_assistant(folder: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        **{name: str(port) for name, port in PORTS.items()},
-        "RASA_URL": f"http://127.0.0.1:{PORTS['RASA_PORT']}",
-        "ACTION_SERVER_URL": f"http://127.0.0.1:{PORTS['ACTION_SERVER_PORT']}",
-        "DATABASE_URL": os.environ.get("DATABASE_URL", f"sqlite:///{folder / 'hotline.db'}"),
-        "RASA_TRACKER_DB": str(folder / "tracker.db"),
-        "RATE_LIMIT_PER_MINUTE": "1000000",
-        "RATE_LIMIT_BURST": "100000",
-    }
-    log = (folder / "hotline-run.log").open("wb")
-    print(f"starting the assistant (log: {folder / 'hotline-run.log'})", file=sys.stderr)
-    return subprocess.Popen(
-        [str(REPO_ROOT / ".venv" / "bin" / "hotline"), "run"],
-        env=env, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )  # fmt: skip
-
-
-def wait_healthy(
-    gateway: str, process: subprocess.Popen[bytes] | None, timeout: float = 300
-) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise SystemExit("hotline run exited; see its log")
-        try:
-            if httpx.get(f"{gateway}/healthz", timeout=5).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(1)
-    raise SystemExit(f"{gateway}/healthz did not answer 200 in time")
+    print(f"\nsummary (target: the gateway adds at most {TARGET_ADDED_P95:.0%} to p95)")
+    for line in verdicts:
+        print(f"  {line}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--gateway", help="URL of a running gateway (default: start one)")
     parser.add_argument("--rasa", help="URL of the Rasa server behind it")
+    parser.add_argument("--conversations", type=int, nargs="+", default=[1, 20])
     parser.add_argument("--turns", type=int, default=15, help="messages per conversation per run")
     parser.add_argument("--rounds", type=int, default=4, help="runs per path and concurrency")
+    parser.add_argument(
+        "--loads", nargs="+", choices=("closed", "think"), default=["closed", "think"]
+    )
+    parser.add_argument("--think", type=float, nargs=2, default=[1.0, 3.0], metavar=("MIN", "MAX"))
+    parser.add_argument("--seed", type=int, default=2025)
     args = parser.parse_args()
-    process = None
-    with tempfile.TemporaryDirectory(prefix="bench-gateway-") as folder:
-        if args.gateway:
-            gateway, rasa = (
-                args.gateway.rstrip("/"),
-                (args.rasa or "http://127.0.0.1:5005").rstrip("/"),
-            )
-        else:
+    if args.gateway:
+        gateway = args.gateway.rstrip("/")
+        rasa = (args.rasa or "http://127.0.0.1:5005").rstrip("/")
+        asyncio.run(measure(rasa, gateway, args))
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-gateway-") as name:
+        folder, process, failed = Path(name), None, True
+        try:
+            process = start_assistant(folder)
             gateway = f"http://127.0.0.1:{PORTS['GATEWAY_PORT']}"
             rasa = f"http://127.0.0.1:{PORTS['RASA_PORT']}"
-            process = start_assistant(Path(folder))
-        try:
-            wait_healthy(gateway, process)
-            asyncio.run(measure(rasa, gateway, args.turns, args.rounds))
-        except (httpx.HTTPError, RuntimeError, SystemExit):
-            log = Path(folder) / "hotline-run.log"
-            if log.exists():
-                print(
-                    "".join(log.read_text(errors="replace").splitlines(True)[-40:]), file=sys.stderr
-                )
-            raise
+            wait_healthy([f"{gateway}/healthz"], process)
+            asyncio.run(measure(rasa, gateway, args))
+            failed = False
         finally:
-            if process is not None:
-                process.send_signal(signal.SIGTERM)
-                process.wait(timeout=60)
+            stop_assistant(process, folder, failed)
 
 
 if __name__ == "__main__":
