@@ -24,6 +24,27 @@ def test_confident_self_harm_is_high(risk):
 
 def test_unsure_self_harm_keeps_the_lexicon_verdict():
     assert _run("self_harm", 0.49, "none") == "none"
+    assert _run("self_harm", 0.55, "elevated") == "elevated"
+
+
+def test_moderate_confidence_needs_the_lexicon_to_be_worried():
+    # everyday words the classifier links to self_harm (cắt tay áo, treo cờ) stay none
+    assert _run("self_harm", 0.65, "none") == "none"
+    assert _run("self_harm", 0.65, "elevated") == "high"
+
+
+def test_matches_record_the_intent():
+    component = SelfHarmRiskEscalation(SelfHarmRiskEscalation.get_default_config())
+    message = Message(
+        data={
+            "text": "…",
+            "risk": "elevated",
+            "risk_matches": ["severe_distress"],
+            "intent": {"name": "self_harm", "confidence": 0.9},
+        }
+    )
+    component.process([message])
+    assert message.get("risk_matches") == ["severe_distress", "intent:self_harm"]
 
 
 def test_other_intents_are_untouched():
