@@ -27,7 +27,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nlu.paths import BLIND2_HELDOUT_DIR, BLIND_HELDOUT_DIR, BOT_DIR, HELDOUT_DIR
+from nlu.paths import (
+    BLIND2_HELDOUT_DIR,
+    BLIND3_HELDOUT_DIR,
+    BLIND_HELDOUT_DIR,
+    BOT_DIR,
+    HELDOUT_DIR,
+)
 from nlu.predict import find_model, load_agent, parse_texts
 
 REGISTERS = ("acc", "noacc", "teen")
@@ -112,6 +118,7 @@ HELDOUT_SETS = {
     "held-out (development)": HELDOUT_DIR,
     "held-out (blind)": BLIND_HELDOUT_DIR,
     "held-out (blind 2)": BLIND2_HELDOUT_DIR,
+    "held-out (blind 3)": BLIND3_HELDOUT_DIR,
 }
 
 
