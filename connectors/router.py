@@ -94,6 +94,9 @@ class Acceptance:
     handoff_state: str = BOT
     notify: bool = False
     retry_after: float = 0.0
+    # What went into the transcript (a sticker is stored as its label), and when.
+    stored_text: str = ""
+    stored_at: str | None = None
 
 
 @dataclass
@@ -164,13 +167,14 @@ class Router:
         if inbound.kind != TEXT:
             stored_text = f"{self._texts.label(inbound.kind)} {inbound.text}".strip()
 
-        def store(session: Session) -> tuple[str, int, bool, str]:
+        def store(session: Session) -> tuple[str, int, bool, str, str]:
             conversation = self._conversation(session, inbound)
             message, duplicate = record_inbound(
                 session, conversation, stored_text, inbound.channel_message_id
             )
             session.flush()
-            return conversation.id, message.id, duplicate, conversation.handoff_state
+            at = message.created_at.isoformat()
+            return conversation.id, message.id, duplicate, conversation.handoff_state, at
 
         storing = asyncio.ensure_future(self._store.run(store))
         try:
@@ -178,14 +182,15 @@ class Router:
                 # Scored while the worker thread writes: the two costs overlap.
                 risk = await self._risk(inbound.text)
         finally:
-            conversation_id, message_id, duplicate, state = await storing
+            conversation_id, message_id, duplicate, state, stored_at = await storing
         if duplicate:
             logger.info("conversation %s: re-delivered message dropped", conversation_id)
         if risk == HIGH:
             logger.warning("conversation %s: message %s has risk high", conversation_id, message_id)
         return Acceptance(
-            inbound, DUPLICATE if duplicate else ACCEPTED, risk, conversation_id, message_id, state
-        )
+            inbound, DUPLICATE if duplicate else ACCEPTED, risk, conversation_id, message_id, state,
+            stored_text=stored_text, stored_at=stored_at,
+        )  # fmt: skip
 
     async def _risk(self, text: str) -> str:
         if not text.strip():
@@ -301,6 +306,8 @@ class Router:
                 "type": "inbound",
                 "id": acceptance.message_id,
                 "from": "person",
+                "text": acceptance.stored_text,
+                "at": acceptance.stored_at,
                 "risk": acceptance.risk,
             },
             sender_key=acceptance.inbound.key,

@@ -50,7 +50,7 @@ from connectors.staff.schemas import (
     TransferIn,
     speaker,
 )
-from helpdesk.models import ACTIVE_TICKET_STATUSES, Message, StaffMember, Ticket
+from helpdesk.models import ACTIVE_TICKET_STATUSES, StaffMember, Ticket
 from helpdesk.sessions import SESSION_TTL, authenticate, end_session, start_session
 from helpdesk.tickets import OUTCOMES
 from knowledge.taxonomy import read_taxonomy
@@ -323,42 +323,56 @@ async def report(
 # --- live events ------------------------------------------------------------------------
 
 
-def _live_line(session: Session, conversation_id: str, message_id: int) -> dict[str, Any] | None:
-    """A message of a conversation in the queue, as the console shows it; None otherwise
-    (the console never receives the words of people who have not asked for a person)."""
-    row = session.execute(
-        select(Message, Ticket.code)
-        .join(Ticket, Ticket.conversation_id == Message.conversation_id)
+def _active_code(session: Session, conversation_id: str) -> str | None:
+    """The code of the conversation's ticket in the queue, if it has one."""
+    return session.scalar(
+        select(Ticket.code)
         .where(
-            Message.id == message_id,
-            Message.conversation_id == conversation_id,
+            Ticket.conversation_id == conversation_id,
             Ticket.status.in_(ACTIVE_TICKET_STATUSES),
         )
+        .order_by(Ticket.created_at.desc())
         .limit(1)
-    ).first()
-    if row is None:
-        return None
-    message, code = row
-    return {
-        "type": "message",
-        "code": code,
-        "id": message.id,
-        "from": speaker(message.author),
-        "staff": message.staff_username,
-        "text": message.text,
-        "at": message.created_at.isoformat(),
-        "delivery_status": message.delivery_status,
-    }
+    )
 
 
-async def _console_event(gateway: Any, event: dict[str, Any]) -> dict[str, Any] | None:
-    kind = event.get("type")
-    if kind in ("ticket", "escalation"):
-        return event
-    if kind in ("message", "inbound") and event.get("id") is not None:
-        conversation_id, message_id = event["conversation_id"], int(event["id"])
-        return await gateway.store.run(lambda s: _live_line(s, conversation_id, message_id))
-    return None
+class ConsoleFeed:
+    """Turns hub events into what one console may see: ticket changes and escalations, and
+    the messages of conversations in the queue, never the words of people who have not
+    asked for a person. Which conversation has which ticket is remembered, and forgotten
+    whenever a ticket changes, so a busy queue costs no database read per message."""
+
+    def __init__(self, gateway: Any) -> None:
+        self._store = gateway.store
+        self._codes: dict[str, str | None] = {}
+
+    async def shown(self, event: dict[str, Any]) -> dict[str, Any] | None:
+        kind = event.get("type")
+        if kind in ("ticket", "escalation"):
+            self._codes.clear()
+            return event
+        if kind not in ("message", "inbound") or not event.get("text"):
+            return None
+        code = await self._code_of(event["conversation_id"])
+        if code is None:
+            return None
+        return {
+            "type": "message",
+            "code": code,
+            "id": event.get("id"),
+            "from": speaker(event.get("from", "bot")),
+            "staff": event.get("staff"),
+            "text": event["text"],
+            "at": event.get("at"),
+            "delivery_status": event.get("delivery_status"),
+        }
+
+    async def _code_of(self, conversation_id: str) -> str | None:
+        if conversation_id not in self._codes:
+            self._codes[conversation_id] = await self._store.run(
+                lambda s: _active_code(s, conversation_id)
+            )
+        return self._codes[conversation_id]
 
 
 @router.get(
@@ -369,6 +383,8 @@ async def _console_event(gateway: Any, event: dict[str, Any]) -> dict[str, Any] 
 async def events(staff: StaffDep, gateway: GatewayDep, request: Request) -> StreamingResponse:
     """Server-sent events: messages of tickets in the queue, ticket changes, escalations."""
 
+    console = ConsoleFeed(gateway)
+
     async def stream() -> AsyncIterator[str]:
         async with gateway.hub.subscribe(ALL) as feed:
             yield "retry: 3000\n\n"
@@ -378,7 +394,7 @@ async def events(staff: StaffDep, gateway: GatewayDep, request: Request) -> Stre
                 except TimeoutError:
                     yield ": keep-alive\n\n"
                     continue
-                shown = await _console_event(gateway, event)
+                shown = await console.shown(event)
                 if shown is None:
                     continue
                 data = json.dumps(shown, ensure_ascii=False, default=str)
