@@ -203,7 +203,9 @@ class ActionSaveCallback(Action):
             logger.exception("Saving a callback failed for conversation %s.", tracker.sender_id)
             dispatcher.utter_message(response="utter_helpdesk_unavailable")
             return [SlotSet(names.CALLBACK_PHONE, None)]
-        dispatcher.utter_message(response="utter_callback_saved", callback_phone=phone, ticket_code=code)
+        dispatcher.utter_message(
+            response="utter_callback_saved", callback_phone=phone, ticket_code=code
+        )
         return [
             SlotSet(names.CALLBACK_PHONE, phone),
             SlotSet(names.TICKET_CODE, code),

@@ -160,7 +160,9 @@ def main() -> int:
 def print_table(results: dict[str, dict], sets: list[str]) -> None:
     for set_name in sets:
         print(f"\n{set_name}")
-        print(f"{'pipeline':12} {'all':>6} {'acc':>6} {'noacc':>6} {'teen':>6} {'train s':>8} {'p50 ms':>7} {'p95 ms':>7}")
+        print(
+            f"{'pipeline':12} {'all':>6} {'acc':>6} {'noacc':>6} {'teen':>6} {'train s':>8} {'p50 ms':>7} {'p95 ms':>7}"
+        )
         for name, result in results.items():
             m = result[set_name]
             regs = m["by_register"]

@@ -1,12 +1,12 @@
 """The `hotline` command: run the assistant, chat with it, train and evaluate the NLU.
 
-    hotline run                      start the assistant (Rasa server + action server)
-    hotline chat                     talk to it from a terminal
-    hotline nlu train|predict|evaluate
-    hotline db upgrade               create or migrate the application database
-    hotline directory ...            the service directory (search, resolve, import, export)
-    hotline staff add|list|deactivate   staff accounts of the console (password on stdin)
-    hotline purge [--older-than DAYS]   remove conversation text past the retention period
+hotline run                      start the assistant (Rasa server + action server)
+hotline chat                     talk to it from a terminal
+hotline nlu train|predict|evaluate
+hotline db upgrade               create or migrate the application database
+hotline directory ...            the service directory (search, resolve, import, export)
+hotline staff add|list|deactivate   staff accounts of the console (password on stdin)
+hotline purge [--older-than DAYS]   remove conversation text past the retention period
 """
 
 from __future__ import annotations

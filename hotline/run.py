@@ -47,6 +47,8 @@ def model_file(settings: Settings) -> str:
 def services(settings: Settings, rasa_token: str) -> list[Service]:
     """The Rasa server and the action server, configured from the settings."""
     settings.rasa_tracker_db.parent.mkdir(parents=True, exist_ok=True)
+    # Command lines read best with each option beside its value.
+    # fmt: off
     rasa = Service(
         name="rasa",
         command=[
@@ -58,7 +60,7 @@ def services(settings: Settings, rasa_token: str) -> list[Service]:
             "--credentials", str(REPO_ROOT / "bot" / "credentials.yml"),
             # one argument: a token may start with "-", which argparse would take for an option
             "--enable-api", f"--auth-token={rasa_token}",
-        ],  # fmt: skip
+        ],
         env=rasa_env(
             {
                 "ACTION_ENDPOINT_URL": f"{settings.action_server_url}/webhook",
@@ -74,10 +76,11 @@ def services(settings: Settings, rasa_token: str) -> list[Service]:
         command=[
             sys.executable, "-m", "rasa_sdk",
             "--actions", "actions", "--port", str(settings.action_server_port),
-        ],  # fmt: skip
+        ],
         env={},
         health_url=f"{settings.action_server_url}/health",
     )
+    # fmt: on
     gateway = Service(
         name="gateway",
         command=[sys.executable, "-m", "connectors"],

@@ -11,6 +11,7 @@ step() { printf '\n\033[1m[test] %s\033[0m\n' "$*"; }
 
 step "lint (ruff)"
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .
 
 step "Rasa data validation"
 .venv-rasa/bin/rasa data validate --domain bot/domain --config bot/config.yml \

@@ -51,7 +51,9 @@ def action_db(db_session: Session) -> Iterator[Session]:
 def seeded(action_db: Session) -> Session:
     """The shipped directory (units, taxonomy, services) in the test database."""
     factory = sessionmaker(
-        bind=action_db.connection(), join_transaction_mode="create_savepoint", expire_on_commit=False
+        bind=action_db.connection(),
+        join_transaction_mode="create_savepoint",
+        expire_on_commit=False,
     )
     ensure_seeded(factory)
     return action_db

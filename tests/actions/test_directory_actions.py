@@ -21,7 +21,9 @@ async def test_an_old_place_name_resolves_to_the_current_units(seeded, tracker, 
     assert responses(dispatcher) == ["utter_location_noted"]
 
 
-async def test_a_place_known_only_to_its_province_is_not_guessed_further(seeded, tracker, dispatcher):
+async def test_a_place_known_only_to_its_province_is_not_guessed_further(
+    seeded, tracker, dispatcher
+):
     result = await ValidateLocationForm().validate_location(
         "Cao Lãnh", dispatcher, tracker("inform_location"), DOMAIN
     )
@@ -54,15 +56,25 @@ async def test_the_place_can_be_skipped(seeded, tracker, dispatcher, answer):
     assert responses(dispatcher) == ["utter_location_skipped"]
 
 
-async def test_services_for_a_topic_and_place_then_the_offer_of_a_person(seeded, tracker, dispatcher):
-    slots = {"topic": "child_protection", "location": "Cao Lãnh, Đồng Tháp", "province": "Tỉnh Đồng Tháp"}
-    events = await ActionFindServices().run(dispatcher, tracker("inform_location", slots=slots), DOMAIN)
+async def test_services_for_a_topic_and_place_then_the_offer_of_a_person(
+    seeded, tracker, dispatcher
+):
+    slots = {
+        "topic": "child_protection",
+        "location": "Cao Lãnh, Đồng Tháp",
+        "province": "Tỉnh Đồng Tháp",
+    }
+    events = await ActionFindServices().run(
+        dispatcher, tracker("inform_location", slots=slots), DOMAIN
+    )
     said = responses(dispatcher)
     assert said[0] == "utter_services_intro" and said[-1] == "utter_offer_human"
     items = [m for m in dispatcher.messages if m.get("response") == "utter_service_item"]
     assert 1 <= len(items) <= 4
     assert any("111" in item["phones"] for item in items)
-    assert {"event": "slot", "name": "pending_question", "value": "human"}.items() <= events[0].items()
+    assert {"event": "slot", "name": "pending_question", "value": "human"}.items() <= events[
+        0
+    ].items()
 
 
 async def test_a_skipped_place_still_gets_the_national_line(seeded, tracker, dispatcher):

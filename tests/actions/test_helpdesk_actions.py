@@ -43,9 +43,15 @@ async def test_a_request_for_a_person_opens_a_ticket_and_hands_off(
 ):
     _at(monkeypatch, MONDAY_10AM)
     slots = {"topic": "domestic_violence", "location": "Cao Lãnh", "province": "Tỉnh Đồng Tháp"}
-    events = await ActionRequestHuman().run(dispatcher, tracker("request_human", slots=slots), DOMAIN)
+    events = await ActionRequestHuman().run(
+        dispatcher, tracker("request_human", slots=slots), DOMAIN
+    )
     ticket = action_db.scalars(select(Ticket)).one()
-    assert (ticket.topic, ticket.priority, ticket.province) == ("domestic_violence", "high", "Tỉnh Đồng Tháp")
+    assert (ticket.topic, ticket.priority, ticket.province) == (
+        "domestic_violence",
+        "high",
+        "Tỉnh Đồng Tháp",
+    )
     conversation = action_db.scalars(select(Conversation)).one()
     assert conversation.handoff_state == "waiting"
     assert responses(dispatcher) == ["utter_handoff_now"]
@@ -103,12 +109,18 @@ async def test_an_invalid_phone_is_refused(action_db, tracker, dispatcher):
     assert action_db.scalars(select(Ticket)).all() == []
 
 
-async def test_status_of_ones_own_ticket_and_never_of_anothers(action_db, tracker, dispatcher, monkeypatch):
+async def test_status_of_ones_own_ticket_and_never_of_anothers(
+    action_db, tracker, dispatcher, monkeypatch
+):
     _at(monkeypatch, MONDAY_10AM)
-    await ActionRequestHuman().run(CollectingDispatcher_(), tracker("request_human", sender="a"), DOMAIN)
+    await ActionRequestHuman().run(
+        CollectingDispatcher_(), tracker("request_human", sender="a"), DOMAIN
+    )
     code = action_db.scalars(select(Ticket)).one().code
     await ActionCheckTicketStatus().run(
-        dispatcher, tracker("check_ticket_status", slots={"ticket_code": code.lower()}, sender="a"), DOMAIN
+        dispatcher,
+        tracker("check_ticket_status", slots={"ticket_code": code.lower()}, sender="a"),
+        DOMAIN,
     )
     assert responses(dispatcher) == ["utter_ticket_status"]
     assert dispatcher.messages[0]["status_text"] == "đang chờ nhân viên nhận"
@@ -147,7 +159,9 @@ async def test_a_database_failure_still_answers(tracker, dispatcher, monkeypatch
 
     from actions.database import use_session_factory
 
-    use_session_factory(sessionmaker(bind=create_engine("postgresql+psycopg://nobody@127.0.0.1:9/x")))
+    use_session_factory(
+        sessionmaker(bind=create_engine("postgresql+psycopg://nobody@127.0.0.1:9/x"))
+    )
     try:
         await ActionCrisisProtocol().run(dispatcher, tracker("self_harm", risk="high"), DOMAIN)
     finally:
