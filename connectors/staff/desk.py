@@ -40,6 +40,7 @@ from helpdesk.models import (
     AuditEvent,
     CannedReply,
     Conversation,
+    Message,
     Ticket,
     TicketNote,
     utc_now,
@@ -84,32 +85,6 @@ def _forbidden(message: str) -> DeskError:
 
 
 @dataclass(frozen=True)
-class TranscriptEntry:
-    id: int
-    author: str
-    staff_username: str | None
-    text: str
-    at: dt.datetime
-    delivery_status: str | None
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    at: dt.datetime
-    actor: str
-    action: str
-    details: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class NoteEntry:
-    id: int
-    author: str
-    text: str
-    at: dt.datetime
-
-
-@dataclass(frozen=True)
 class TicketView:
     """Everything the console shows about one ticket."""
 
@@ -130,9 +105,10 @@ class TicketView:
     resolved_at: dt.datetime | None
     escalated: bool
     handoff_state: str | None
-    messages: tuple[TranscriptEntry, ...]
-    notes: tuple[NoteEntry, ...]
-    history: tuple[HistoryEntry, ...]
+    # The rows themselves: loaded in the unit of work, readable after it (no expiry).
+    messages: tuple[Message, ...]
+    notes: tuple[TicketNote, ...]
+    history: tuple[AuditEvent, ...]
     services: tuple[ServiceMatch, ...]
 
 
@@ -195,30 +171,11 @@ def _view(session: Session, ticket: Ticket, viewer: str) -> TicketView:
         resolved_at=ticket.resolved_at,
         escalated=ticket.escalated_at is not None,
         handoff_state=conversation.handoff_state if conversation else None,
-        messages=tuple(_entry(m) for m in messages),
-        notes=tuple(_note(n) for n in notes_of(session, ticket)),
-        history=tuple(_history(e) for e in events_of_ticket(session, ticket)),
+        messages=tuple(messages),
+        notes=tuple(notes_of(session, ticket)),
+        history=tuple(events_of_ticket(session, ticket)),
         services=_services(session, ticket),
     )
-
-
-def _entry(message: Any) -> TranscriptEntry:
-    return TranscriptEntry(
-        id=message.id,
-        author=message.author,
-        staff_username=message.staff_username,
-        text=message.text,
-        at=message.created_at,
-        delivery_status=message.delivery_status,
-    )
-
-
-def _note(note: TicketNote) -> NoteEntry:
-    return NoteEntry(id=note.id, author=note.author, text=note.text, at=note.created_at)
-
-
-def _history(event: AuditEvent) -> HistoryEntry:
-    return HistoryEntry(at=event.at, actor=event.actor, action=event.action, details=event.details)
 
 
 def _result(ticket: Ticket, notice: Delivered | None = None) -> ActionResult:
@@ -332,13 +289,13 @@ class StaffDesk:
             conversation_id, text, author="staff", staff_username=staff.username
         )
 
-    async def note(self, staff: Principal, code: str, text: str) -> NoteEntry:
+    async def note(self, staff: Principal, code: str, text: str) -> TicketNote:
         """A private note on the ticket, for colleagues only."""
 
-        def work(session: Session) -> NoteEntry:
+        def work(session: Session) -> TicketNote:
             note = add_note(session, _ticket(session, code), staff.username, text)
             session.flush()
-            return _note(note)
+            return note
 
         entry = await self._run(work)
         self._announce(ActionResult(code, "", None), "note", staff)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 From = Literal["person", "bot", "staff"]
 
@@ -48,10 +48,14 @@ class Answer(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+# Rows name their time `created_at`; the queue's lines and the audit log, `at`.
+WHEN = AliasChoices("at", "created_at")
+
+
 class Line(Answer):
     from_: From = Field(validation_alias="author", serialization_alias="from")
     text: str
-    at: dt.datetime
+    at: dt.datetime = Field(validation_alias=WHEN)
 
     _speaker = field_validator("from_", mode="before")(speaker)
 
@@ -86,7 +90,7 @@ class NoteOut(Answer):
     id: int
     author: str
     text: str
-    at: dt.datetime
+    at: dt.datetime = Field(validation_alias=WHEN)
 
 
 class HistoryOut(Answer):
