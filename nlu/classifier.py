@@ -56,9 +56,10 @@ def message_view(message: Message, use_risk: bool) -> str:
     return " ".join(words)
 
 
-def build_pipeline(config: dict[str, Any], smallest_class: int) -> Pipeline:
-    """The TF-IDF features and the (calibrated when possible) linear SVM."""
-    features = make_union(
+def text_features(config: dict[str, Any]) -> Any:
+    """TF-IDF of syllable n-grams and of character n-grams within words (the intent
+    classifier's features; the learned risk model reads the text the same way)."""
+    return make_union(
         TfidfVectorizer(
             analyzer="word",
             token_pattern=r"\S+",
@@ -69,6 +70,26 @@ def build_pipeline(config: dict[str, Any], smallest_class: int) -> Pipeline:
             analyzer="char_wb", ngram_range=tuple(config["char_ngrams"]), sublinear_tf=True
         ),
     )
+
+
+def save_model(model_storage: ModelStorage, resource: Resource, name: str, model: Any) -> None:
+    """Keep a fitted scikit-learn object with the Rasa model."""
+    with model_storage.write_to(resource) as directory:
+        joblib.dump(model, Path(directory) / name)
+
+
+def load_model(model_storage: ModelStorage, resource: Resource, name: str) -> Any | None:
+    """The object `save_model` kept, or None when the model was trained without it."""
+    try:
+        with model_storage.read_from(resource) as directory:
+            return joblib.load(Path(directory) / name)
+    except (ValueError, FileNotFoundError):
+        return None
+
+
+def build_pipeline(config: dict[str, Any], smallest_class: int) -> Pipeline:
+    """The TF-IDF features and the (calibrated when possible) linear SVM."""
+    features = text_features(config)
     svm = LinearSVC(C=config["C"], random_state=config["random_state"])
     folds = min(config["calibration_folds"], smallest_class)
     # calibration needs every intent in every fold; tiny test data sets go without
@@ -130,8 +151,7 @@ class VietnameseIntentClassifier(GraphComponent, IntentClassifier):
         texts = [message_view(e, self.config["use_risk"]) for e in examples]
         # an array, not a list: sklearn 1.1's calibration compares labels element-wise
         self.pipeline.fit(texts, np.asarray(labels))
-        with self._model_storage.write_to(self._resource) as directory:
-            joblib.dump(self.pipeline, Path(directory) / MODEL_FILE)
+        save_model(self._model_storage, self._resource, MODEL_FILE, self.pipeline)
         return self._resource
 
     @classmethod
@@ -143,12 +163,9 @@ class VietnameseIntentClassifier(GraphComponent, IntentClassifier):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> VietnameseIntentClassifier:
-        try:
-            with model_storage.read_from(resource) as directory:
-                pipeline = joblib.load(Path(directory) / MODEL_FILE)
-        except (ValueError, FileNotFoundError):
+        pipeline = load_model(model_storage, resource, MODEL_FILE)
+        if pipeline is None:
             logger.warning("No trained intent classifier in the model; intents will be empty.")
-            pipeline = None
         return cls(config, model_storage, resource, pipeline)
 
     def process(self, messages: list[Message]) -> list[Message]:

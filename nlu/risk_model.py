@@ -34,7 +34,6 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -43,10 +42,10 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline, make_union
+from sklearn.pipeline import Pipeline
 
+from nlu.classifier import load_model, save_model, text_features
 from nlu.normalize import fold, normalize_text
 from nlu.paths import REPO_ROOT
 
@@ -120,17 +119,7 @@ def resolve(paths: Iterable[str]) -> list[Path]:
 
 def build_model(config: dict[str, Any]) -> Pipeline:
     """TF-IDF of syllables and characters, class-balanced logistic regression."""
-    features = make_union(
-        TfidfVectorizer(
-            analyzer="word",
-            token_pattern=r"\S+",
-            ngram_range=tuple(config["word_ngrams"]),
-            sublinear_tf=True,
-        ),
-        TfidfVectorizer(
-            analyzer="char_wb", ngram_range=tuple(config["char_ngrams"]), sublinear_tf=True
-        ),
-    )
+    features = text_features(config)
     # balanced: high messages are a minority once the implied `none` examples are added
     classifier = LogisticRegression(C=config["C"], class_weight="balanced", max_iter=2000)
     return Pipeline([("features", features), ("classifier", classifier)])
@@ -264,8 +253,7 @@ class LearnedRiskEscalation(GraphComponent):
         self.model = build_model(self.config)
         self.model.fit(texts, np.asarray(labels))
         self._scorer = FastScorer(self.model)
-        with self._model_storage.write_to(self._resource) as directory:
-            joblib.dump(self.model, Path(directory) / MODEL_FILE)
+        save_model(self._model_storage, self._resource, MODEL_FILE, self.model)
         return self._resource
 
     @classmethod
@@ -277,12 +265,9 @@ class LearnedRiskEscalation(GraphComponent):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> LearnedRiskEscalation:
-        try:
-            with model_storage.read_from(resource) as directory:
-                model = joblib.load(Path(directory) / MODEL_FILE)
-        except (ValueError, FileNotFoundError):
+        model = load_model(model_storage, resource, MODEL_FILE)
+        if model is None:
             logger.warning("No trained risk model in the model; the lexicon decides alone.")
-            model = None
         return cls(config, model_storage, resource, model)
 
     def probability(self, text: Any) -> float | None:
