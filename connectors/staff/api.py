@@ -50,9 +50,9 @@ from connectors.staff.schemas import (
     TransferIn,
     speaker,
 )
-from helpdesk.models import ACTIVE_TICKET_STATUSES, StaffMember, Ticket
+from helpdesk.models import Conversation, StaffMember
 from helpdesk.sessions import SESSION_TTL, authenticate, end_session, start_session
-from helpdesk.tickets import OUTCOMES
+from helpdesk.tickets import OUTCOMES, active_ticket
 from knowledge.taxonomy import read_taxonomy
 
 router = APIRouter(prefix="/api/v1/staff", tags=["staff"])
@@ -325,15 +325,9 @@ async def report(
 
 def _active_code(session: Session, conversation_id: str) -> str | None:
     """The code of the conversation's ticket in the queue, if it has one."""
-    return session.scalar(
-        select(Ticket.code)
-        .where(
-            Ticket.conversation_id == conversation_id,
-            Ticket.status.in_(ACTIVE_TICKET_STATUSES),
-        )
-        .order_by(Ticket.created_at.desc())
-        .limit(1)
-    )
+    conversation = session.get(Conversation, conversation_id)
+    ticket = active_ticket(session, conversation) if conversation is not None else None
+    return ticket.code if ticket is not None else None
 
 
 class ConsoleFeed:
