@@ -28,9 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nlu.paths import (
-    BLIND2_HELDOUT_DIR,
     BLIND3_HELDOUT_DIR,
-    BLIND_HELDOUT_DIR,
+    BLIND4_HELDOUT_DIR,
     BOT_DIR,
     HELDOUT_DIR,
 )
@@ -66,17 +65,21 @@ class Report:
 
 
 def load_heldout(directory: Path = HELDOUT_DIR) -> list[Case]:
-    """All held-out cases; a malformed line stops with its file and line number."""
+    """All held-out cases of a folder's JSON-lines files."""
+    return [case for path in sorted(directory.glob("*.jsonl")) for case in load_heldout_file(path)]
+
+
+def load_heldout_file(path: Path) -> list[Case]:
+    """A file's labelled cases; a malformed line stops with its file and line number."""
     cases = []
-    for path in sorted(directory.glob("*.jsonl")):
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                cases.append(Case(row["text"], row["intent"], row["register"], row.get("risk")))
-            except (json.JSONDecodeError, KeyError) as error:
-                raise SystemExit(f"{path.name}:{number}: bad held-out line ({error})") from None
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            cases.append(Case(row["text"], row["intent"], row["register"], row.get("risk")))
+        except (json.JSONDecodeError, KeyError) as error:
+            raise SystemExit(f"{path.name}:{number}: bad held-out line ({error})") from None
     return cases
 
 
@@ -116,17 +119,18 @@ def _score_risk(report: Report, cases: Sequence[Case], predictions: Sequence[dic
 
 HELDOUT_SETS = {
     "held-out (development)": HELDOUT_DIR,
-    "held-out (blind)": BLIND_HELDOUT_DIR,
-    "held-out (blind 2)": BLIND2_HELDOUT_DIR,
     "held-out (blind 3)": BLIND3_HELDOUT_DIR,
+    "held-out (blind 4)": BLIND4_HELDOUT_DIR,
 }
 
 
-def evaluate_heldout(model: Path) -> list[Report]:
-    """One report per held-out set that has data."""
+def evaluate_heldout(model: Path, names: Sequence[str] | None = None) -> list[Report]:
+    """One report per held-out set that has data (those in `names`, or all)."""
     agent = load_agent(model)
     reports = []
     for name, directory in HELDOUT_SETS.items():
+        if names is not None and name.removeprefix("held-out (").rstrip(")") not in names:
+            continue
         cases = load_heldout(directory)
         if cases:
             predictions = asyncio.run(parse_texts(agent, [c.text for c in cases]))
@@ -175,6 +179,46 @@ def evaluate_cross_validation(folds: int) -> Report:
     return score(f"{folds}-fold cross-validation", cases, predictions)
 
 
+def evaluate_by_writer() -> list[Report]:
+    """Leave one writer out: for each writer's file in `nlu/data/writers/`, a model trained
+    on everything else (their lines left out of the intent data and of the risk model's
+    cases) is tested on that writer's lines — how well the NLU generalizes to a person
+    whose wording it has never seen, without spending a blind set."""
+    from rasa.model_training import train_nlu
+    from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLWriter
+
+    from nlu.augment import augment
+    from nlu.risk_model import DEFAULT_DATA_FILES, resolve
+    from nlu.train import load_training_data, writer_files
+
+    reports = []
+    for held_out in writer_files():
+        with tempfile.TemporaryDirectory() as tmp:
+            data_file = Path(tmp) / "nlu.yml"
+            training = load_training_data(exclude_writers={held_out.stem})
+            data_file.write_text(RasaYAMLWriter().dumps(augment(training)), encoding="utf-8")
+            config = Path(tmp) / "config.yml"
+            risk_files = [str(p) for p in resolve(DEFAULT_DATA_FILES) if p != held_out]
+            config.write_text(_config_with_risk_files(risk_files), encoding="utf-8")
+            model = train_nlu(str(config), str(data_file), tmp, fixed_model_name="writer")
+            cases = load_heldout_file(held_out)
+            predictions = asyncio.run(parse_texts(load_agent(Path(model)), [c.text for c in cases]))
+        reports.append(score(f"writer left out: {held_out.stem}", cases, predictions))
+        print(f"[by-writer] {held_out.stem} done", file=sys.stderr, flush=True)
+    return reports
+
+
+def _config_with_risk_files(risk_files: list[str]) -> str:
+    """The production config, the learned risk model reading only `risk_files`."""
+    import yaml
+
+    config = yaml.safe_load((BOT_DIR / "config.yml").read_text(encoding="utf-8"))
+    for component in config["pipeline"]:
+        if component["name"].endswith("LearnedRiskEscalation"):
+            component["data_files"] = risk_files
+    return yaml.safe_dump(config, allow_unicode=True)
+
+
 def format_report(report: Report) -> str:
     lines = [
         f"== {report.name}: {report.total} messages",
@@ -205,14 +249,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--folds", type=int, default=0, help="also cross-validate with N folds")
     parser.add_argument("--json", type=Path, default=None, help="write the figures as JSON")
+    parser.add_argument(
+        "--sets",
+        nargs="+",
+        choices=[name.removeprefix("held-out (").rstrip(")") for name in HELDOUT_SETS],
+        help="held-out sets by short name, e.g. development 'blind 3' (default: all)",
+    )
+    parser.add_argument(
+        "--by-writer", action="store_true", help="also leave each writer out in turn"
+    )
     args = parser.parse_args(argv)
     model = find_model(args.model)
     if model is None:
         print("No trained model found. Train one first: make train", file=sys.stderr)
         return 2
-    reports = evaluate_heldout(model)
+    reports = evaluate_heldout(model, args.sets)
     for report in reports:
         print(format_report(report), flush=True)
+    if args.by_writer:
+        for report in evaluate_by_writer():
+            reports.append(report)
+            print(format_report(report), flush=True)
     if args.folds > 1:
         reports.append(evaluate_cross_validation(args.folds))
         print(format_report(reports[-1]), flush=True)

@@ -55,7 +55,13 @@ MODEL_FILE = "risk_model.joblib"
 HIGH = "high"
 LEVELS = ("none", "elevated", "high")
 MATCH_ID = "learned_risk"
-DEFAULT_DATA_FILES = ["nlu/data/risk_cases.jsonl"]
+# labelled cases; a pattern stands for the files it matches (the writers' training lines
+# carry a risk label too)
+DEFAULT_DATA_FILES = [
+    "nlu/data/risk_cases.jsonl",
+    "nlu/data/risk_fresh.jsonl",
+    "nlu/data/writers/*.jsonl",
+]
 # intents whose examples are never a danger to life: what a `none` message looks like
 NONE_INTENTS = [
     "greet",
@@ -113,8 +119,13 @@ def read_cases(path: Path) -> list[tuple[str, str]]:
 
 
 def resolve(paths: Iterable[str]) -> list[Path]:
-    """Configured data files; relative paths are relative to the repository root."""
-    return [p if (p := Path(name)).is_absolute() else REPO_ROOT / p for name in paths]
+    """Configured data files; relative paths are relative to the repository root, and a
+    pattern with `*` stands for the files it matches (none is not an error)."""
+    found: list[Path] = []
+    for name in paths:
+        path = Path(name) if Path(name).is_absolute() else REPO_ROOT / name
+        found += sorted(path.parent.glob(path.name)) if "*" in path.name else [path]
+    return found
 
 
 def build_model(config: dict[str, Any]) -> Pipeline:
@@ -133,16 +144,22 @@ def training_pairs(
 ) -> tuple[list[str], list[int]]:
     """Views and labels (1: high) from labelled cases and intent-implied NLU examples."""
     high_intents, none_intents = set(high_intents), set(none_intents)
-    texts = [text for text, _ in cases]
+    views = [risk_view(text) for text, _ in cases]
     labels = [int(risk == HIGH) for _, risk in cases]
+    # A labelled case decides its own text: the intent's implied level must not contradict
+    # it (a teacher asking for suicide-prevention leaflets is self_harm, risk none), nor
+    # its unaccented and teencode copies, which share its view.
+    labelled = set(views)
     for example in examples:
         text, intent = example.get(TEXT), example.get(INTENT)
         if not isinstance(text, str) or not text.strip():
             continue
         if intent in high_intents or intent in none_intents:
-            texts.append(text)
-            labels.append(int(intent in high_intents))
-    return [risk_view(t) for t in texts], labels
+            view = risk_view(text)
+            if view not in labelled:
+                views.append(view)
+                labels.append(int(intent in high_intents))
+    return views, labels
 
 
 class FastScorer:

@@ -10,22 +10,74 @@ own fingerprinting skips training when data, domain and config have not changed.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
+from collections.abc import Collection
 from pathlib import Path
 
-from nlu.paths import BOT_DIR, BUILD_DIR, MODEL_NAME, MODELS_DIR, TRAIN_DATA_DIR
+from nlu.paths import (
+    BOT_DIR,
+    BUILD_DIR,
+    MODEL_NAME,
+    MODELS_DIR,
+    TRAIN_DATA_DIR,
+    WRITERS_DATA_DIR,
+)
 from nlu.quiet import quiet_rasa
 
 
-def load_training_data(data_dir: Path = TRAIN_DATA_DIR):
-    """All hand-written NLU examples, one TrainingData."""
+def load_training_data(
+    data_dir: Path = TRAIN_DATA_DIR,
+    writers_dir: Path = WRITERS_DATA_DIR,
+    exclude_writers: Collection[str] = (),
+):
+    """All hand-written NLU examples, one TrainingData: the Rasa YAML files of `data_dir`
+    and the writers' JSON-lines files of `writers_dir` (except those named in
+    `exclude_writers`, by file stem: a writer held out to measure generalization)."""
     from rasa.shared.nlu.training_data.loading import load_data
+    from rasa.shared.nlu.training_data.training_data import TrainingData
 
     files = sorted(data_dir.glob("*.yml"))
     if not files:
         raise SystemExit(f"No training data in {data_dir}")
-    return load_data(str(data_dir))
+    examples = list(load_data(str(data_dir)).training_examples)
+    for path in writer_files(writers_dir):
+        if path.stem not in exclude_writers:
+            examples += read_writer_examples(path)
+    return TrainingData(training_examples=examples)
+
+
+def writer_files(writers_dir: Path = WRITERS_DATA_DIR) -> list[Path]:
+    return sorted(writers_dir.glob("*.jsonl")) if writers_dir.is_dir() else []
+
+
+def read_writer_examples(path: Path) -> list:
+    """A writer's lines as Rasa messages (intent and register); a bad line stops with the
+    file and line number."""
+    from rasa.shared.nlu.training_data.message import Message
+
+    examples = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            text, intent, register = row["text"], row["intent"], row["register"]
+        except (json.JSONDecodeError, KeyError, TypeError) as error:
+            raise SystemExit(f"{path.name}:{number}: bad training line ({error})") from None
+        if not isinstance(text, str) or not text.strip() or not isinstance(intent, str):
+            raise SystemExit(f"{path.name}:{number}: needs a text and an intent")
+        examples.append(
+            Message(
+                data={
+                    "text": text,
+                    "intent": intent,
+                    "metadata": {"intent": {"register": register}},
+                }
+            )
+        )
+    return examples
 
 
 def write_augmented(training_data, target: Path) -> int:
