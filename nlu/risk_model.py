@@ -8,18 +8,17 @@ as the intent classifier reads it), trained at `rasa train` on the labelled risk
 NLU examples whose risk their intent implies (`self_harm` is high; greetings, questions
 about the service and other everyday intents are none).
 
-Measured on its own it generalizes worse than the lexicon: cross-validated on risk_cases
-(5 folds) it finds half the high messages (51%) at a 2% false-high rate on the hard
-negatives, the budget the lexicon is held to. So it only ever RAISES a level, never
-lowers it, with the threshold that kept to that budget (0.93). Together with the lexicon
-and the self-harm net it caught 50 of the 51 high messages of a fresh development set
-(`data/risk_fresh.jsonl`, never trained on) against 47 without it, with no new false high
-there, and marked 3 of the 472 other messages of the development held-out set high.
+It only ever RAISES a level, never lowers it. Chosen by leaving each writer out in turn
+(`python -m nlu.risk_model`: five files of independent writers, 2,625 lines, 466 high):
+the lexicon alone caught 78.1% of the high lines at 2.1% false high; with this net at
+C=4, threshold 0.93 (the earlier setting) 88.0% at 2.5%; at C=16, threshold 0.8 93.3% at
+3.1%. Missing a high message is the worst error the hotline can make, so the threshold
+trades some false alarms for recall; 0.5 would reach 96.1% at 4.9%.
 
 Place it after `nlu.intent_risk.SelfHarmRiskEscalation`. It sets `risk` to `high` and
-appends `learned_risk` to `risk_matches` when P(high) >= `threshold`. Cross-validate with
+appends `learned_risk` to `risk_matches` when P(high) >= `threshold`. Validate with
 
-    python -m nlu.risk_model [--folds 5]
+    python -m nlu.risk_model [--C 16]
 """
 
 from __future__ import annotations
@@ -216,8 +215,8 @@ class LearnedRiskEscalation(GraphComponent):
             # NLU examples of these intents are high / none (the others say nothing)
             "high_intents": ["self_harm"],
             "none_intents": NONE_INTENTS,
-            "threshold": 0.93,
-            "C": 4.0,
+            "threshold": 0.8,
+            "C": 16.0,
             "word_ngrams": [1, 2],
             "char_ngrams": [2, 5],
         }
@@ -316,41 +315,40 @@ class LearnedRiskEscalation(GraphComponent):
 # --- cross-validation --------------------------------------------------------------------
 
 
-def cross_validate(folds: int = 5, thresholds: Sequence[float] = (0.8, 0.9, 0.93, 0.95)):
-    """Out-of-fold P(high) on the packaged risk cases, the implied NLU examples always in
-    training; prints recall of high and false-high rate, model alone and lexicon OR model."""
-    from sklearn.model_selection import StratifiedKFold
-
+def validate_by_writer(
+    config: dict[str, Any] | None = None,
+    thresholds: Sequence[float] = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93),
+) -> None:
+    """Leave one writer out: for each writer's file, P(high) of their lines from a model
+    trained on everything else (their lines out of the cases and of the implied NLU
+    examples); prints recall of high and false-high rate, lexicon alone and lexicon OR
+    model, per threshold — how the net does on a person whose wording it never saw."""
     from nlu.augment import augment
     from nlu.risk import assess_risk
-    from nlu.train import load_training_data
+    from nlu.train import load_training_data, writer_files
 
-    config = LearnedRiskEscalation.get_default_config()
-    cases = [c for path in resolve(config["data_files"]) for c in read_cases(path)]
-    # augmented, as `rasa train` gives them to the component (the cases are not augmented,
-    # so no copy of a test case can leak into training)
-    examples = augment(load_training_data()).training_examples
-    implied_texts, implied_labels = training_pairs(
-        [], examples, config["high_intents"], config["none_intents"]
+    config = {**LearnedRiskEscalation.get_default_config(), **(config or {})}
+    gold_all, lexicon_all, probability_all = [], [], []
+    for held_out in writer_files():
+        cases = [c for p in resolve(config["data_files"]) if p != held_out for c in read_cases(p)]
+        examples = augment(load_training_data(exclude_writers={held_out.stem})).training_examples
+        views, labels = training_pairs(
+            cases, examples, config["high_intents"], config["none_intents"]
+        )
+        model = build_model(config).fit(views, np.asarray(labels))
+        tested = read_cases(held_out)
+        gold_all += [risk == HIGH for _, risk in tested]
+        lexicon_all += [assess_risk(text).level == HIGH for text, _ in tested]
+        probability_all += list(model.predict_proba([risk_view(t) for t, _ in tested])[:, 1])
+        print(f"[by-writer] {held_out.stem} done", file=sys.stderr, flush=True)
+    gold, lexicon = np.array(gold_all), np.array(lexicon_all)
+    probability = np.array(probability_all)
+    print(
+        f"each writer left out in turn, {len(gold)} lines ({gold.sum()} high): recall / false high"
     )
-    views = [risk_view(text) for text, _ in cases]
-    gold = np.array([risk == HIGH for _, risk in cases])
-    lexicon = np.array([assess_risk(text).level == HIGH for text, _ in cases])
-    oof = np.zeros(len(cases))
-    splitter = StratifiedKFold(folds, shuffle=True, random_state=2025)
-    for train, test in splitter.split(views, gold):
-        model = build_model(config).fit(
-            [views[i] for i in train] + implied_texts,
-            np.concatenate([gold[train].astype(int), implied_labels]),
-        )
-        oof[test] = model.predict_proba([views[i] for i in test])[:, 1]
-    print(f"{folds}-fold CV on {len(cases)} risk cases ({gold.sum()} high): recall / false high")
-    print(f"  lexicon alone               {_rates(lexicon, gold)}")
+    print(f"  lexicon alone                {_rates(lexicon, gold)}")
     for t in thresholds:
-        print(
-            f"  t={t:.2f} model {_rates(oof >= t, gold)}   "
-            f"lexicon OR model {_rates(lexicon | (oof >= t), gold)}"
-        )
+        print(f"  t={t:.2f}  lexicon OR model  {_rates(lexicon | (probability >= t), gold)}")
 
 
 def _rates(predicted: np.ndarray, gold: np.ndarray) -> str:
@@ -360,10 +358,10 @@ def _rates(predicted: np.ndarray, gold: np.ndarray) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Cross-validate the learned risk model.")
-    parser.add_argument("--folds", type=int, default=5)
+    parser = argparse.ArgumentParser(description="Validate the learned risk model by writer.")
+    parser.add_argument("--C", type=float, default=None, help="try another regularization")
     args = parser.parse_args(argv)
-    cross_validate(args.folds)
+    validate_by_writer({"C": args.C} if args.C else None)
     return 0
 
 
