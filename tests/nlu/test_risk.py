@@ -158,6 +158,30 @@ def test_indirect_farewells_and_ordinary_goodbyes(text, level):
 
 
 @pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        # a pesticide used on crops is not a means; swallowing it in the field still is
+        ("thuoc tru sau loai nao xit sau cuon la tot", NONE),
+        ("em ra ruộng uống thuốc trừ sâu", HIGH),
+        # violence told as over is elevated; last night with fear of tonight stays high
+        ("Tháng trước ổng đánh tôi gãy tay, giờ ổng hiền lại rồi mà tôi vẫn sợ.", ELEVATED),
+        ("Chồng tôi bóp cổ tôi tối qua, tôi sợ đêm nay anh ta lại về", HIGH),
+        # an explicit denial of intent, and its opposite
+        ("e buồn lắm nhưng ko có ý định j dại dột đâu", NONE),
+        ("em đang có ý định làm điều dại dột", HIGH),
+        # a character of a story, and a reader who wants to die
+        ("Em vừa đọc xong một cuốn truyện có nhân vật tự tử", NONE),
+        ("phim này nhân vật chính làm em cũng muốn chết", HIGH),
+        # a third party's suspicion, and abuse happening now
+        ("Tui nghi ông dượng nó làm bậy với con nhỏ 11 tuổi nhà bên, phải báo ai?", ELEVATED),
+        ("ông ấy đang sàm sỡ con gái tôi", HIGH),
+    ],
+)
+def test_context_lowers_only_what_it_explains(text, level):
+    assert _level(text) == level
+
+
+@pytest.mark.parametrize(
     "text",
     ["muon tu tu", "dinh tu tu", "tu tu chet", "nghi den tu tu", "se tu tu", "tự tử"],
 )
