@@ -3,9 +3,11 @@ the person's words included, in a database of its own (`bot/endpoints.yml`).
 
 Rasa never deletes from it, so a deletion request or the retention purge that removed
 only our transcript would leave the words behind. These functions remove them with
-SQL on Rasa's `events` table: Rasa reads a tracker from that table on every turn, so a
-person whose events are gone simply starts afresh. Conversations are keyed in Rasa by
-the gateway's sender key `<channel>:<sender_id>`.
+SQL on Rasa's `events` table. Rasa's store (`nlu.tracker_store`) keeps recent
+conversations in memory but checks them against that table on every turn (number of
+rows, last row), so a person whose events are gone simply starts afresh. Conversations
+are keyed in Rasa by the gateway's sender key `<channel>:<sender_id>`. The module also
+imports under Rasa's SQLAlchemy 1.4, where tests/nlu uses it.
 
 Usage:
     forget_senders(settings.rasa_tracker_url, ["telegram:42"])
@@ -28,8 +30,8 @@ from sqlalchemy import (
     create_engine,
     delete,
     inspect,
-    make_url,
 )
+from sqlalchemy.engine import make_url
 
 _metadata = MetaData()
 # The columns of Rasa 3.6's SQLTrackerStore that these deletions use.
