@@ -146,11 +146,16 @@ async def concurrent(
 
 async def measure(rasa: str, gateway: str, args: argparse.Namespace) -> None:
     sends = {"rasa": direct(rasa), "gateway": through_gateway(gateway)}
-    for send in sends.values():  # warm up: caches, connections
-        await run_load(send, scripts(2, 3, 0), think=None, tag="bench-warm")
     print(f"machine load before the runs: {load_average()}")
     verdicts: list[str] = []
     for conversations in args.conversations:
+        # Warm up caches and connections at the concurrency about to be measured: the
+        # gateway keeps its connections to Rasa between runs (for 30 s), and a pool that
+        # grows during a measured run opens connections while Rasa is busy, which Rasa
+        # serves up to seconds late. (The direct path's client opens all of its
+        # connections at the start of each run, while Rasa is idle.)
+        for send in sends.values():
+            await run_load(send, scripts(conversations, 3, 0), think=None, tag="bench-warm")
         for load in args.loads:
             think = tuple(args.think) if load == "think" else None
             turns = args.turns if think is None else max(3, args.turns // 2)

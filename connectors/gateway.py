@@ -13,6 +13,7 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 
+import aiohttp
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import Update
@@ -115,9 +116,11 @@ def build_gateway(
     settings: Settings,
     session_factory: sessionmaker[Session],
     http: httpx.AsyncClient,
+    engine_http: aiohttp.ClientSession,
     assess_risk: RiskAssessor,
 ) -> Gateway:
-    """The gateway for these settings: channels whose settings are absent stay off."""
+    """The gateway for these settings: channels whose settings are absent stay off. `http`
+    reaches the platforms (Zalo), `engine_http` Rasa and the action server."""
     store = Store(session_factory)
     hub = EventHub()
     texts = load_texts()
@@ -140,10 +143,10 @@ def build_gateway(
         attempts=settings.outbound_attempts,
         backoff_seconds=settings.outbound_backoff_seconds,
     )
-    health = Health(settings.rasa_url, settings.action_server_url, http)
+    health = Health(settings.rasa_url, settings.action_server_url, engine_http)
     router = Router(
         store=store,
-        rasa=RasaClient(settings.rasa_url, http, timeout=settings.rasa_timeout_seconds),
+        rasa=RasaClient(settings.rasa_url, engine_http, timeout=settings.rasa_timeout_seconds),
         health=health,
         outbound=outbound,
         hub=hub,

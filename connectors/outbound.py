@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 from tenacity import (
     AsyncRetrying,
@@ -36,7 +36,11 @@ from connectors.channels.base import Button, ChannelSender, DeliveryError, Reply
 from connectors.events import EventHub
 from connectors.splitting import split_text
 from connectors.store import Store
-from helpdesk.conversations import mark_delivery, record_outbound
+from helpdesk.conversations import (
+    ConversationHead,
+    mark_delivery,
+    record_replies,
+)
 from helpdesk.models import Conversation, Message, utc_now
 
 logger = logging.getLogger(__name__)
@@ -89,6 +93,10 @@ class Outbound:
     ) -> None:
         self._store = store
         self._senders = dict(senders)
+        # The person's own client fetches the replies of these channels: recorded is delivered.
+        self._instant_channels = frozenset(
+            name for name, sender in senders.items() if getattr(sender, "instant", False)
+        )
         self._hub = hub
         self._button_hint = button_hint
         self._attempts = attempts
@@ -127,37 +135,33 @@ class Outbound:
         conversation_id: str,
         replies: Sequence[Reply],
         *,
-        inspect: Callable[[Session, Conversation], T] | None = None,
+        inspect: Callable[[Connection, ConversationHead], T] | None = None,
         author: str = "bot",
         staff_username: str | None = None,
     ) -> tuple[list[Delivered], T | None]:
-        """`deliver`, and `inspect(session, conversation)` in the same transaction as the
+        """`deliver`, and `inspect(connection, conversation)` in the same transaction as the
         recording (one database round trip instead of two on the busiest path)."""
         if not replies:
             return [], None
         inspected: list[T] = []
 
-        def record(session: Session) -> tuple[str, str, list[Message], bool]:
-            conversation = session.get(Conversation, conversation_id)
-            if conversation is None:
+        def record(connection: Connection) -> tuple[str, str, list[Message], bool]:
+            recorded = record_replies(
+                connection,
+                conversation_id,
+                [reply.text for reply in replies],
+                author=author,
+                staff_username=staff_username,
+                delivered_on=self._instant_channels,
+            )
+            if recorded is None:
                 raise ConversationGone(conversation_id)
-            messages = [
-                record_outbound(
-                    session, conversation, reply.text, author=author, staff_username=staff_username
-                )
-                for reply in replies
-            ]
-            sender = self._senders.get(conversation.channel)
-            instant = bool(getattr(sender, "instant", False))
-            if instant:
-                # The person's own client fetches these: recorded is delivered, in one step.
-                for message in messages:
-                    mark_delivery(session, message, delivered=True)
+            head, messages = recorded
             if inspect is not None:
-                inspected.append(inspect(session, conversation))
-            return conversation.channel, conversation.sender_id, messages, instant
+                inspected.append(inspect(connection, head))
+            return head.channel, head.sender_id, messages, head.channel in self._instant_channels
 
-        channel, recipient, messages, instant = await self._store.run(record)
+        channel, recipient, messages, instant = await self._store.run_core(record)
         results = []
         for message, reply in zip(messages, replies):
             if instant:

@@ -26,8 +26,9 @@ import asyncio
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import Connection, Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from connectors.channels.base import TEXT, Inbound, Reply
@@ -38,8 +39,14 @@ from connectors.ratelimit import RateLimiter
 from connectors.store import Store
 from connectors.texts import GatewayTexts
 from helpdesk.audit import ACTOR_SYSTEM
-from helpdesk.conversations import get_or_create_conversation, record_inbound
-from helpdesk.models import Conversation
+from helpdesk.conversations import (
+    ConversationHead,
+    StoredInbound,
+    conversation_head,
+    get_or_create_conversation,
+    store_inbound,
+)
+from helpdesk.models import ACTIVE_TICKET_STATUSES, Conversation, Ticket
 from helpdesk.tickets import (
     active_ticket,
     find_vietnamese_phone,
@@ -167,29 +174,30 @@ class Router:
         if inbound.kind != TEXT:
             stored_text = f"{self._texts.label(inbound.kind)} {inbound.text}".strip()
 
-        def store(session: Session) -> tuple[str, int, bool, str, str]:
-            conversation = self._conversation(session, inbound)
-            message, duplicate = record_inbound(
-                session, conversation, stored_text, inbound.channel_message_id
+        def store(connection: Connection) -> StoredInbound:
+            return store_inbound(
+                connection,
+                inbound.channel,
+                inbound.sender_id,
+                stored_text,
+                inbound.channel_message_id,
             )
-            session.flush()
-            at = message.created_at.isoformat()
-            return conversation.id, message.id, duplicate, conversation.handoff_state, at
 
-        storing = asyncio.ensure_future(self._store.run(store))
+        storing = asyncio.ensure_future(self._store.run_core(store))
         try:
             if risk is None:
                 # Scored while the worker thread writes: the two costs overlap.
                 risk = await self._risk(inbound.text)
         finally:
-            conversation_id, message_id, duplicate, state, stored_at = await storing
-        if duplicate:
+            stored = await storing
+        conversation_id, message_id = stored.conversation_id, stored.message_id
+        if stored.duplicate:
             logger.info("conversation %s: re-delivered message dropped", conversation_id)
         if risk == HIGH:
             logger.warning("conversation %s: message %s has risk high", conversation_id, message_id)
         return Acceptance(
-            inbound, DUPLICATE if duplicate else ACCEPTED, risk, conversation_id, message_id, state,
-            stored_text=stored_text, stored_at=stored_at,
+            inbound, DUPLICATE if stored.duplicate else ACCEPTED, risk, conversation_id, message_id,
+            stored.handoff_state, stored_text=stored_text, stored_at=stored.created_at.isoformat(),
         )  # fmt: skip
 
     async def _risk(self, text: str) -> str:
@@ -220,8 +228,8 @@ class Router:
         result.conversation_id = conversation_id
         result.message_id = acceptance.message_id
         if summary and not result.summarized:
-            result.ticket, result.handed_off = await self._store.run(
-                lambda s: _summary(s, conversation_id)
+            result.ticket, result.handed_off = await self._store.run_core(
+                lambda connection: _summary(connection, conversation_id)
             )
         return result
 
@@ -238,7 +246,7 @@ class Router:
             return TurnResult(DUPLICATE)
         state = acceptance.handoff_state
         if stale:
-            state = await self._store.run(lambda s: _handoff_state(s, conversation_id))
+            state = await self._store.run_core(lambda c: _handoff_state(c, conversation_id))
         if state != BOT:
             return await self._for_staff(acceptance, conversation_id, state)
         words = inbound.bot_text or inbound.text
@@ -261,7 +269,7 @@ class Router:
             # Every message deserves an answer: none at all means a custom action failed
             # (the action server unreachable from Rasa, an exception in an action), unless
             # an action handed the conversation to staff without a word.
-            state = await self._store.run(lambda s: _handoff_state(s, conversation_id))
+            state = await self._store.run_core(lambda c: _handoff_state(c, conversation_id))
             if state != BOT:
                 return TurnResult(HANDED_OFF, handed_off=True)
             logger.error("conversation %s: Rasa answered nothing", conversation_id)
@@ -382,22 +390,37 @@ class Router:
             await asyncio.wait(set(self._tasks), timeout=timeout)
 
 
-def _handoff_state(session: Session, conversation_id: str) -> str:
-    conversation = session.get(Conversation, conversation_id)
-    return conversation.handoff_state if conversation else BOT
+_TICKETS = cast(Table, Ticket.__table__)
+# `helpdesk.tickets.active_ticket`, reading only what the person may know.
+_ACTIVE_TICKET_SUMMARY = (
+    select(_TICKETS.c.code, _TICKETS.c.status, _TICKETS.c.priority)
+    .where(
+        _TICKETS.c.conversation_id == bindparam("conversation_id"),
+        _TICKETS.c.status.in_(ACTIVE_TICKET_STATUSES),
+    )
+    .order_by(_TICKETS.c.created_at.desc(), _TICKETS.c.id)
+    .limit(1)
+)
 
 
-def _summary(session: Session, conversation_id: str) -> tuple[TicketSummary | None, bool]:
-    conversation = session.get(Conversation, conversation_id)
-    if conversation is None:
+def _handoff_state(connection: Connection, conversation_id: str) -> str:
+    head = conversation_head(connection, conversation_id)
+    return head.handoff_state if head else BOT
+
+
+def _summary(connection: Connection, conversation_id: str) -> tuple[TicketSummary | None, bool]:
+    head = conversation_head(connection, conversation_id)
+    if head is None:
         return None, False
-    return _summary_of(session, conversation)
+    return _summary_of(connection, head)
 
 
-def _summary_of(session: Session, conversation: Conversation) -> tuple[TicketSummary | None, bool]:
-    ticket = active_ticket(session, conversation)
-    summary = TicketSummary(ticket.code, ticket.status, ticket.priority) if ticket else None
-    return summary, conversation.handoff_state != BOT
+def _summary_of(
+    connection: Connection, head: ConversationHead
+) -> tuple[TicketSummary | None, bool]:
+    row = connection.execute(_ACTIVE_TICKET_SUMMARY, {"conversation_id": head.id}).first()
+    summary = TicketSummary(row.code, row.status, row.priority) if row else None
+    return summary, head.handoff_state != BOT
 
 
 def _open_outage_ticket(session: Session, conversation_id: str, risk: str) -> str:

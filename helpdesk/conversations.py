@@ -5,11 +5,21 @@ also drops a channel's re-delivery of the same message), stores each reply befor
 sending it (`record_outbound`), and records how the sending went (`mark_delivery`).
 Functions take the caller's session and never commit: one unit of work, one transaction.
 
+The gateway's two units of work per message (store what the person wrote; record the
+replies) use `store_inbound` and `record_replies`: the same rows as the functions above,
+in plain SQL statements on the caller's connection (and transaction) instead of the
+ORM's unit of work, which cost more than the database itself on the busiest path.
+
 Usage:
     conversation = get_or_create_conversation(session, "telegram", "123456")
     message, duplicate = record_inbound(session, conversation, text, "update-991")
     reply = record_outbound(session, conversation, "Chào bạn…")
     mark_delivery(session, reply, delivered=True, channel_message_id="5521")
+
+    with engine.begin() as connection:
+        stored = store_inbound(connection, "telegram", "123456", text, "update-991")
+    with engine.begin() as connection:
+        head, replies = record_replies(connection, stored.conversation_id, ["Chào bạn…"])
 """
 
 from __future__ import annotations
@@ -17,8 +27,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+from collections.abc import Collection, Mapping, Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Connection, Table, bindparam, case, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -30,6 +44,7 @@ from helpdesk.models import (
     Conversation,
     Message,
     Ticket,
+    UTCDateTime,
     new_id,
     utc_now,
 )
@@ -56,15 +71,19 @@ def get_conversation(session: Session, channel: str, sender_id: str) -> Conversa
     )
 
 
+def _check_sender(channel: str, sender_id: str) -> None:
+    if not channel or not sender_id:
+        raise ValueError("a conversation needs a channel and a sender id")
+    if len(channel) > MAX_CHANNEL_CHARS or len(sender_id) > MAX_SENDER_ID_CHARS:
+        raise ValueError("channel or sender id too long")
+
+
 def get_or_create_conversation(
     session: Session, channel: str, sender_id: str, *, now: dt.datetime | None = None
 ) -> Conversation:
     """The sender's conversation on this channel, created (state `bot`) on first contact."""
     sender_id = str(sender_id)
-    if not channel or not sender_id:
-        raise ValueError("a conversation needs a channel and a sender id")
-    if len(channel) > MAX_CHANNEL_CHARS or len(sender_id) > MAX_SENDER_ID_CHARS:
-        raise ValueError("channel or sender id too long")
+    _check_sender(channel, sender_id)
     found = get_conversation(session, channel, sender_id)
     if found is not None:
         return found
@@ -163,10 +182,7 @@ def record_outbound(
     now: dt.datetime | None = None,
 ) -> Message:
     """Store a reply before it is sent (delivery `pending`); staff replies are audited."""
-    if author not in AUTHORS or author == "person":
-        raise ValueError(f"outbound messages are written by bot, staff or system, not {author!r}")
-    if (author == "staff") != (staff_username is not None):
-        raise ValueError("a staff reply names its staff member, and only a staff reply does")
+    _check_author(author, staff_username)
     now = now or utc_now()
     message = Message(
         conversation_id=conversation.id,
@@ -193,6 +209,13 @@ def record_outbound(
             message_id=message.id,
         )
     return message
+
+
+def _check_author(author: str, staff_username: str | None) -> None:
+    if author not in AUTHORS or author == "person":
+        raise ValueError(f"outbound messages are written by bot, staff or system, not {author!r}")
+    if (author == "staff") != (staff_username is not None):
+        raise ValueError("a staff reply names its staff member, and only a staff reply does")
 
 
 def _scrub_error(error: str, text: str) -> str:
@@ -300,3 +323,261 @@ def set_handoff_state(
         state=state,
     )
     logger.info("conversation %s: %s -> %s", conversation.id, previous, state)
+
+
+# --- the gateway's busiest units of work, in plain SQL statements ----------------------
+# Built once: composing a statement costs more than SQLite takes to run it, and a
+# statement object keeps its cache key.
+
+_CONVERSATIONS = cast(Table, Conversation.__table__)
+_MESSAGES = cast(Table, Message.__table__)
+_HEAD_COLUMNS = (
+    _CONVERSATIONS.c.id,
+    _CONVERSATIONS.c.channel,
+    _CONVERSATIONS.c.sender_id,
+    _CONVERSATIONS.c.handoff_state,
+    _CONVERSATIONS.c.last_message_at,
+)
+_HEAD_BY_ID = select(*_HEAD_COLUMNS).where(_CONVERSATIONS.c.id == bindparam("conversation_id"))
+_NOW = bindparam("now", type_=UTCDateTime)
+# Reads the conversation and moves `last_message_at` forward (never back) in one statement.
+_TOUCH = update(_CONVERSATIONS).values(
+    last_message_at=case(
+        (_CONVERSATIONS.c.last_message_at < _NOW, _NOW),
+        else_=_CONVERSATIONS.c.last_message_at,
+    )
+)
+_TOUCH_BY_ID = _TOUCH.where(_CONVERSATIONS.c.id == bindparam("conversation_id")).returning(
+    *_HEAD_COLUMNS
+)
+# (An UPDATE's bind parameters may not be named like its columns.)
+_TOUCH_BY_SENDER = _TOUCH.where(
+    _CONVERSATIONS.c.channel == bindparam("of_channel"),
+    _CONVERSATIONS.c.sender_id == bindparam("of_sender_id"),
+).returning(*_HEAD_COLUMNS)
+_INBOUND_BY_CHANNEL_ID = (
+    select(
+        _MESSAGES.c.id,
+        _MESSAGES.c.created_at,
+        _CONVERSATIONS.c.id.label("conversation_id"),
+        _CONVERSATIONS.c.handoff_state,
+    )
+    .join(_CONVERSATIONS, _CONVERSATIONS.c.id == _MESSAGES.c.conversation_id)
+    .where(
+        _MESSAGES.c.channel == bindparam("channel"),
+        _MESSAGES.c.channel_message_id == bindparam("channel_message_id"),
+        _MESSAGES.c.direction == "in",
+    )
+)
+_INSERT_MESSAGE = insert(_MESSAGES)
+_INSERT_CONVERSATION = insert(_CONVERSATIONS)
+
+
+@dataclass(frozen=True)
+class ConversationHead:
+    """The columns of a conversation that the gateway reads for every message."""
+
+    id: str
+    channel: str
+    sender_id: str
+    handoff_state: str
+    last_message_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class StoredInbound:
+    """What `store_inbound` wrote, or found already written (`duplicate`)."""
+
+    conversation_id: str
+    handoff_state: str
+    message_id: int
+    created_at: dt.datetime
+    duplicate: bool
+
+
+def conversation_head(connection: Connection, conversation_id: str) -> ConversationHead | None:
+    """The conversation's head, or None when it does not exist (any more)."""
+    row = connection.execute(_HEAD_BY_ID, {"conversation_id": conversation_id}).first()
+    return ConversationHead(*row) if row is not None else None
+
+
+def store_inbound(
+    connection: Connection,
+    channel: str,
+    sender_id: str,
+    text: str,
+    channel_message_id: str | None = None,
+    *,
+    now: dt.datetime | None = None,
+) -> StoredInbound:
+    """`get_or_create_conversation`, then `record_inbound`: the same rows (audit event of
+    a new conversation included) and the same de-duplication, in two statements when the
+    conversation exists and the channel gives no message id."""
+    sender_id = str(sender_id)
+    if channel_message_id is not None:
+        channel_message_id = str(channel_message_id)
+        if len(channel_message_id) > MAX_CHANNEL_MESSAGE_ID_CHARS:
+            raise ValueError("channel message id too long")
+        existing = _stored_inbound(connection, channel, channel_message_id)
+        if existing is not None:
+            return existing
+    now = now or utc_now()
+    try:
+        # A re-delivery racing the first delivery hits the unique index: answer it once,
+        # and leave the conversation as the first delivery left it.
+        with connection.begin_nested() if channel_message_id is not None else nullcontext():
+            head = _touch_by_sender(connection, channel, sender_id, now)
+            if head is None:
+                head = _create_conversation(connection, channel, sender_id, now)
+            message_id = _insert_message(
+                connection,
+                {
+                    "conversation_id": head.id,
+                    "channel": head.channel,
+                    "direction": "in",
+                    "author": "person",
+                    "text": text,
+                    "channel_message_id": channel_message_id,
+                    "created_at": now,
+                    "attempts": 0,
+                },
+            )
+    except IntegrityError:
+        if channel_message_id is None:
+            raise
+        existing = _stored_inbound(connection, channel, channel_message_id)
+        if existing is None:
+            raise
+        return existing
+    return StoredInbound(head.id, head.handoff_state, message_id, now, False)
+
+
+def _touch_by_sender(
+    connection: Connection, channel: str, sender_id: str, now: dt.datetime
+) -> ConversationHead | None:
+    row = connection.execute(
+        _TOUCH_BY_SENDER, {"of_channel": channel, "of_sender_id": sender_id, "now": now}
+    ).first()
+    return ConversationHead(*row) if row is not None else None
+
+
+def _create_conversation(
+    connection: Connection, channel: str, sender_id: str, now: dt.datetime
+) -> ConversationHead:
+    """`get_or_create_conversation`'s creating half: a conversation in state `bot`, and
+    its audit event."""
+    _check_sender(channel, sender_id)
+    head = ConversationHead(new_id(), channel, sender_id, "bot", now)
+    try:
+        # Two first messages at once (two gateway replicas) must end in one conversation.
+        with connection.begin_nested():
+            connection.execute(
+                _INSERT_CONVERSATION,
+                {
+                    "id": head.id,
+                    "channel": channel,
+                    "sender_id": sender_id,
+                    "handoff_state": head.handoff_state,
+                    "created_at": now,
+                    "last_message_at": now,
+                },
+            )
+    except IntegrityError:
+        found = _touch_by_sender(connection, channel, sender_id, now)
+        if found is None:
+            raise
+        return found
+    with _session_in(connection) as session:
+        record_event(
+            session,
+            ACTOR_SYSTEM,
+            "conversation.created",
+            conversation_id=head.id,
+            at=now,
+            channel=channel,
+        )
+        session.flush()
+    logger.info("conversation %s created on %s", head.id, channel)
+    return head
+
+
+def record_replies(
+    connection: Connection,
+    conversation_id: str,
+    texts: Sequence[str],
+    *,
+    author: str = "bot",
+    staff_username: str | None = None,
+    delivered_on: Collection[str] = (),
+) -> tuple[ConversationHead, list[Message]] | None:
+    """`record_outbound` for each text, followed by `mark_delivery(delivered=True)` when
+    the conversation's channel is one of `delivered_on` (channels whose clients fetch
+    their messages: recorded is delivered), in plain statements: the same rows. Returns
+    the conversation and the messages (not in any session), or None when the
+    conversation no longer exists."""
+    _check_author(author, staff_username)
+    if not texts:
+        found = conversation_head(connection, conversation_id)
+        return (found, []) if found is not None else None
+    times = [utc_now() for _ in texts]
+    touched = connection.execute(
+        _TOUCH_BY_ID, {"conversation_id": conversation_id, "now": times[-1]}
+    ).first()
+    if touched is None:
+        return None
+    head = ConversationHead(*touched)
+    delivered = head.channel in delivered_on
+    messages = []
+    for text, now in zip(texts, times):
+        values = {
+            "conversation_id": head.id,
+            "channel": head.channel,
+            "direction": "out",
+            "author": author,
+            "staff_username": staff_username,
+            "text": text,
+            "created_at": now,
+            "delivery_status": "sent" if delivered else "pending",
+            "attempts": 1 if delivered else 0,
+            "last_error": None,
+            "sent_at": now if delivered else None,
+        }
+        message_id = _insert_message(connection, values)
+        if author == "staff":
+            assert staff_username is not None
+            with _session_in(connection) as session:
+                record_event(
+                    session,
+                    staff_username,
+                    "message.sent_by_staff",
+                    conversation_id=head.id,
+                    at=now,
+                    message_id=message_id,
+                )
+                session.flush()
+        messages.append(Message(id=message_id, **values))
+    return head, messages
+
+
+def _session_in(connection: Connection) -> Session:
+    """An ORM session inside the connection's transaction, for the rare writes that go
+    through the ORM: it flushes there, and leaves committing to the connection's owner."""
+    return Session(bind=connection, join_transaction_mode="rollback_only")
+
+
+def _insert_message(connection: Connection, values: Mapping[str, object]) -> int:
+    key = connection.execute(_INSERT_MESSAGE, values).inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def _stored_inbound(
+    connection: Connection, channel: str, channel_message_id: str
+) -> StoredInbound | None:
+    found = connection.execute(
+        _INBOUND_BY_CHANNEL_ID, {"channel": channel, "channel_message_id": channel_message_id}
+    )
+    row = found.first()
+    if row is None:
+        return None
+    return StoredInbound(row.conversation_id, row.handoff_state, row.id, row.created_at, True)

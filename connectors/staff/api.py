@@ -65,7 +65,7 @@ UNAUTHORIZED = {401: {"description": "not logged in"}}
 FORBIDDEN = {403: {"description": "the role does not allow it, or CSRF check failed"}}
 
 
-def get_desk(gateway: GatewayDep) -> StaffDesk:
+async def get_desk(gateway: GatewayDep) -> StaffDesk:
     return gateway.desk
 
 

@@ -98,7 +98,7 @@ async def current_staff(request: Request, gateway: GatewayDep) -> Principal:
 StaffDep = Annotated[Principal, Depends(current_staff)]
 
 
-def require_supervisor(staff: StaffDep) -> Principal:
+async def require_supervisor(staff: StaffDep) -> Principal:
     """Supervisors and admins only."""
     if not staff.is_supervisor:
         raise HTTPException(status.HTTP_403_FORBIDDEN, FORBIDDEN_ROLE)

@@ -46,17 +46,25 @@ class StandIn:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> StandIn:
+    def start(self, *, listen_after: float = 0.0) -> StandIn:
+        """Serve on a free port. With `listen_after`, the port is taken at once but refuses
+        connections for that many seconds (a server still starting), and this returns
+        without waiting."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(self.app, log_level="warning", lifespan="off", access_log=False)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True
-        )
+        server = self._server = uvicorn.Server(config)
+
+        def serve() -> None:
+            time.sleep(listen_after)  # bound but not listening: connections are refused
+            server.run(sockets=[sock])
+
+        self._thread = threading.Thread(target=serve, daemon=True)
         self._thread.start()
+        if listen_after:
+            return self
         deadline = time.monotonic() + 10
         while not self._server.started:
             if time.monotonic() > deadline:

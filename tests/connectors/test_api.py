@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import create_engine, insert, select
 
+from connectors.schemas import MessagesOut
 from connectors.texts import load_crisis_text, load_texts
 from helpdesk.models import Conversation, Message
 from helpdesk.privacy import delete_person_data
@@ -53,6 +54,17 @@ def test_buttons_come_with_their_payloads_and_a_chosen_payload_goes_to_rasa(
     assert chosen["replies"][0]["text"] == "Bạn đã chọn: có."
     assert fake_rasa.calls_to("webhook")[-1]["message"] == "/affirm"
     assert stored == ["cho mình xem nút", "Có"]  # the transcript shows what the person saw
+
+
+def test_every_answer_is_the_documented_schema(gateway_client, unique_id):
+    # The handler builds the body itself (no round trip through the model): hold it to it.
+    with gateway_client(rasa_url=CLOSED_PORT_URL) as client:
+        outage = post(client, unique_id("api"), "tôi không muốn sống nữa").json()
+    with gateway_client() as client:
+        buttons = post(client, unique_id("api"), "cho mình xem nút").json()
+    assert outage["ticket"] is not None and buttons["replies"][0]["buttons"]
+    for body in (outage, buttons):
+        assert MessagesOut.model_validate(body).model_dump(mode="json") == body
 
 
 def test_the_message_is_stored_before_rasa_sees_it(
