@@ -5,7 +5,7 @@ Usage (Rasa environment, repository root on PYTHONPATH; `make bench` does this):
 
 Pipelines, all trained on the hand-written examples of `nlu/data/train/` and the writers'
 lines of `nlu/data/writers/`, and tested on the held-out sets of `nlu.evaluate`
-(development, blind 3, blind 4):
+(development, blind 3, blind 4, blind 5):
 - ours:   `bot/config.yml` (normalization, underthesea tokens, diacritic-free TF-IDF,
           calibrated linear SVM) with the training-time augmentation of `nlu.augment`;
 - stock:  the `rasa init` pipeline (whitespace tokens, word and char_wb 1–4 count

@@ -30,6 +30,7 @@ from pathlib import Path
 from nlu.paths import (
     BLIND3_HELDOUT_DIR,
     BLIND4_HELDOUT_DIR,
+    BLIND5_HELDOUT_DIR,
     BOT_DIR,
     HELDOUT_DIR,
 )
@@ -121,6 +122,7 @@ HELDOUT_SETS = {
     "held-out (development)": HELDOUT_DIR,
     "held-out (blind 3)": BLIND3_HELDOUT_DIR,
     "held-out (blind 4)": BLIND4_HELDOUT_DIR,
+    "held-out (blind 5)": BLIND5_HELDOUT_DIR,
 }
 
 

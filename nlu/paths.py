@@ -16,6 +16,9 @@ BLIND3_HELDOUT_DIR = NLU_DIR / "data" / "heldout_blind3"
 # the fourth, written blind after the writers' data below was added; first measured once,
 # at the end of that round (never read by anyone who changed the NLU)
 BLIND4_HELDOUT_DIR = NLU_DIR / "data" / "heldout_blind4"
+# the fifth, written blind after seven more writers' data was added (2026-11-23, second
+# session of that day); measured once, at the end of that round
+BLIND5_HELDOUT_DIR = NLU_DIR / "data" / "heldout_blind5"
 # training messages from independent writers, one JSON-lines file each ({text, intent,
 # register, risk}): they feed the intent classifier and the learned risk model
 WRITERS_DATA_DIR = NLU_DIR / "data" / "writers"
