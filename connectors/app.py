@@ -32,6 +32,7 @@ from connectors.staff import api as staff_api
 from connectors.staff import console as staff_console
 from hotline.db import make_engine, make_session_factory
 from hotline.settings import Settings
+from nlu.paths import MODEL_ARCHIVE
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +73,11 @@ def create_app(
             httpx.AsyncClient(limits=limits, timeout=settings.http_timeout_seconds) as http,
         ):
             gateway = build_gateway(
-                settings, factory, http, engine_http, assess_risk or load_risk_assessor()
+                settings,
+                factory,
+                http,
+                engine_http,
+                assess_risk or load_risk_assessor(settings.models_dir / MODEL_ARCHIVE),
             )
             app.state.gateway = gateway
             await gateway.start()

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import aiohttp
 import httpx
@@ -27,7 +28,7 @@ from connectors.events import EventHub
 from connectors.outbound import Outbound
 from connectors.rasa import Health, RasaClient
 from connectors.ratelimit import RateLimiter
-from connectors.router import RiskAssessor, Router
+from connectors.router import HIGH, RiskAssessor, Router
 from connectors.staff.desk import StaffDesk
 from connectors.staff.escalation import EscalationWatch
 from connectors.staff.principal import LoginGuard
@@ -41,15 +42,29 @@ logger = logging.getLogger(__name__)
 REDELIVERY_SECONDS = 30.0
 
 
-def load_risk_assessor() -> RiskAssessor:
-    """`nlu.risk.assess_risk` as a function from text to level (imported at start, so
-    that the gateway refuses to start rather than run without risk scoring)."""
+def load_risk_assessor(model_archive: Path | None = None) -> RiskAssessor:
+    """The gateway's own risk level of a text: the lexicon (`nlu.risk`), raised to high by
+    the learned risk net kept in the trained model (`nlu.risk_scorer`) at the threshold
+    Rasa uses. Rasa scores every message it parses; the gateway's level decides where
+    Rasa does not speak: while it is down, while staff have the conversation, and for the
+    rate limit (never applied to high). Without a trained model the lexicon decides alone.
+    Both are loaded at start, so that the gateway refuses to start rather than run
+    without risk scoring, and the first conversation does not wait for them."""
     from nlu.risk import assess_risk
+    from nlu.risk_scorer import load_from_model_archive, risk_view
+
+    net = load_from_model_archive(model_archive) if model_archive is not None else None
+    if net is None:
+        logger.warning("no trained risk net in %s: the lexicon alone scores risk", model_archive)
 
     def level(text: str) -> str:
-        return assess_risk(text).level
+        lexicon = assess_risk(text).level
+        if lexicon == HIGH or net is None:
+            return lexicon
+        view = risk_view(text)
+        return HIGH if view.strip() and net.is_high(view) else lexicon
 
-    level("khởi động")  # loads the lexicon now, not during the first conversation
+    level("khởi động")
     return level
 
 

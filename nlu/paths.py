@@ -26,3 +26,5 @@ BOT_DIR = REPO_ROOT / "bot"
 BUILD_DIR = REPO_ROOT / "build"
 MODELS_DIR = REPO_ROOT / "models"
 MODEL_NAME = "hotline"
+# what `make train` writes into MODELS_DIR (and `hotline run` serves)
+MODEL_ARCHIVE = f"{MODEL_NAME}.tar.gz"

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from nlu.paths import MODEL_NAME, MODELS_DIR
+from nlu.paths import MODEL_ARCHIVE, MODELS_DIR
 from nlu.quiet import quiet_rasa
 
 FALLBACK_INTENT = "nlu_fallback"
@@ -31,7 +31,7 @@ def find_model(explicit: Path | None = None) -> Path | None:
     """The model to use: the one given, else models/hotline.tar.gz, else the newest."""
     if explicit is not None:
         return explicit if explicit.is_file() else None
-    preferred = MODELS_DIR / f"{MODEL_NAME}.tar.gz"
+    preferred = MODELS_DIR / MODEL_ARCHIVE
     if preferred.is_file():
         return preferred
     models = sorted(MODELS_DIR.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)

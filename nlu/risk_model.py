@@ -1,7 +1,8 @@
 """Learned safety net for risk: raise `risk` to `high` when a classifier is sure enough.
 
 The lexicon (`nlu.risk`) is precise on the phrasings it was written for but misses new
-writers' wordings. This component is a logistic regression predicting P(high) from TF-IDF
+writers' wordings. This component is a logistic regression predicting P(high) (multinomial
+over none / elevated / high, so the elevated near misses are a class of their own) from TF-IDF
 of the normalized, diacritic-free text (syllable uni- and bigrams, character 2–5-grams,
 as the intent classifier reads it), trained at `rasa train` on the labelled risk cases
 (`data/risk_cases.jsonl`: high / elevated / none, the hard negatives included) plus the
@@ -15,12 +16,18 @@ alone caught 78.1% of the high lines at 2.1% false high; with this net at C=4, t
 eight writers (4,272 lines, 722 high) and the lexicon's guards revised on them: lexicon
 78.5% / 1.0%, lexicon OR net at 0.8 92.9% / 1.9% (0.5: 96.1% / 3.3%). Missing a high
 message is the worst error the hotline can make, so the threshold trades some false
-alarms for recall.
+alarms for recall. With 15 writers (8,711 lines, 1,405 high): lexicon alone 76.1% / 1.4%;
+the binary (high vs not) net at C=16, threshold 0.8 92.1% / 2.0% (0.9: 89.6% / 1.7%);
+the three-level net at C=32, threshold 0.7 93.4% / 2.0% (0.9: 89.6% / 1.6%); at C=64,
+threshold 0.7 93.7% / 2.0% (0.8: 92.4% / 1.9%; 0.9: 90.2% / 1.7%), the current setting.
+Tried and not kept, no better at 1.7–2.0% false high or not worth a second view: class
+weights favouring elevated as hard negatives, three levels unweighted, C=8, word n-grams
+of the accented normal form (alone, concatenated, averaged), a calibrated LinearSVC.
 
 Place it after `nlu.intent_risk.SelfHarmRiskEscalation`. It sets `risk` to `high` and
 appends `learned_risk` to `risk_matches` when P(high) >= `threshold`. Validate with
 
-    python -m nlu.risk_model [--C 16]
+    python -m nlu.risk_model [--C 64]
 """
 
 from __future__ import annotations
@@ -29,7 +36,6 @@ import argparse
 import hashlib
 import json
 import logging
-import math
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -47,8 +53,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 from nlu.classifier import load_model, save_model, text_features
-from nlu.normalize import fold, normalize_text
 from nlu.paths import REPO_ROOT
+from nlu.risk_scorer import CHAR_WB, TABLES_FILE, TABLES_FORMAT, WORD, RiskScorer, risk_view
 
 logger = logging.getLogger(__name__)
 
@@ -93,11 +99,6 @@ class RiskDataError(ValueError):
     """A risk data file is missing or does not hold {text, risk} lines."""
 
 
-def risk_view(text: str) -> str:
-    """What the model reads: the normal form (teencode expanded), without diacritics."""
-    return fold(normalize_text(text))
-
-
 def read_cases(path: Path) -> list[tuple[str, str]]:
     """(text, risk) pairs of a JSON-lines file; a bad line stops with file and line."""
     try:
@@ -130,23 +131,32 @@ def resolve(paths: Iterable[str]) -> list[Path]:
 
 
 def build_model(config: dict[str, Any]) -> Pipeline:
-    """TF-IDF of syllables and characters, class-balanced logistic regression."""
+    """TF-IDF of syllables and characters, class-balanced (multinomial) logistic regression
+    over the levels it is fitted on (none / elevated / high)."""
     features = text_features(config)
     # balanced: high messages are a minority once the implied `none` examples are added
-    classifier = LogisticRegression(C=config["C"], class_weight="balanced", max_iter=2000)
+    classifier = LogisticRegression(C=config["C"], class_weight="balanced", max_iter=3000)
     return Pipeline([("features", features), ("classifier", classifier)])
 
 
-def training_pairs(
+def high_probabilities(model: Pipeline, views: Sequence[str]) -> np.ndarray:
+    """P(high) of each view from a fitted `build_model` pipeline."""
+    classes = list(model.named_steps["classifier"].classes_)
+    return model.predict_proba(list(views))[:, classes.index(HIGH)]
+
+
+def training_levels(
     cases: Sequence[tuple[str, str]],
     examples: Sequence[Message],
     high_intents: Iterable[str],
     none_intents: Iterable[str],
-) -> tuple[list[str], list[int]]:
-    """Views and labels (1: high) from labelled cases and intent-implied NLU examples."""
+) -> tuple[list[str], list[str]]:
+    """Views and levels (none / elevated / high) from labelled cases and intent-implied NLU
+    examples. The model learns all three: elevated lines are the near misses of high, and
+    lumping them with `none` blurs the boundary that matters."""
     high_intents, none_intents = set(high_intents), set(none_intents)
     views = [risk_view(text) for text, _ in cases]
-    labels = [int(risk == HIGH) for _, risk in cases]
+    levels = [risk for _, risk in cases]
     # A labelled case decides its own text: the intent's implied level must not contradict
     # it (a teacher asking for suicide-prevention leaflets is self_harm, risk none), nor
     # its unaccented and teencode copies, which share its view.
@@ -159,50 +169,73 @@ def training_pairs(
             view = risk_view(text)
             if view not in labelled:
                 views.append(view)
-                labels.append(int(intent in high_intents))
-    return views, labels
+                levels.append(HIGH if intent in high_intents else "none")
+    return views, levels
 
 
-class FastScorer:
-    """P(high) of one text from a fitted `build_model` pipeline, without sklearn's per-call
-    validation and sparse-matrix building (about 2.5 ms a message through the pipeline,
-    a tenth of that here): the same n-grams, sublinear TF-IDF, L2 norm per vectorizer and
-    logistic function, with plain dictionaries."""
+def training_pairs(
+    cases: Sequence[tuple[str, str]],
+    examples: Sequence[Message],
+    high_intents: Iterable[str],
+    none_intents: Iterable[str],
+) -> tuple[list[str], list[int]]:
+    """Views and binary labels (1: high): `training_levels` seen as high vs not high."""
+    views, levels = training_levels(cases, examples, high_intents, none_intents)
+    return views, [int(level == HIGH) for level in levels]
 
-    def __init__(self, pipeline: Pipeline) -> None:
-        classifier = pipeline.named_steps["classifier"]
-        weights = classifier.coef_.ravel()
-        self.intercept = float(classifier.intercept_[0])
-        self.parts = []
-        offset = 0
-        for _, vectorizer in pipeline.named_steps["features"].transformer_list:
-            size = len(vectorizer.vocabulary_)
-            part_weights = weights[offset : offset + size]
-            idf = vectorizer.idf_
-            # per n-gram: (idf, idf * weight), so a message costs one lookup per n-gram
-            table = {
-                gram: (float(idf[i]), float(idf[i] * part_weights[i]))
-                for gram, i in vectorizer.vocabulary_.items()
+
+def scorer_tables(pipeline: Pipeline, threshold: float) -> dict[str, Any]:
+    """A fitted `build_model` pipeline as the plain tables `nlu.risk_scorer.RiskScorer`
+    scores with (no scikit-learn needed there, nor its per-call validation and sparse
+    matrices: about 2.5 ms a message through the pipeline, a tenth of that from the
+    tables). Per n-gram: its idf and idf × weight for each of the classifier's scores."""
+    classifier = pipeline.named_steps["classifier"]
+    classes = list(classifier.classes_)
+    if HIGH not in classes:
+        raise ValueError("the risk model was fitted without high examples")
+    # one row of weights per score: a binary fit has one (for classes_[1]), a multinomial
+    # one per class
+    weights = np.atleast_2d(classifier.coef_)
+    parts, offset = [], 0
+    for _, vectorizer in pipeline.named_steps["features"].transformer_list:
+        _check_scorable(vectorizer)
+        size = len(vectorizer.vocabulary_)
+        idf = vectorizer.idf_
+        weighted = (weights[:, offset : offset + size] * idf).T.tolist()  # per n-gram
+        grams = {gram: [float(idf[i]), weighted[i]] for gram, i in vectorizer.vocabulary_.items()}
+        parts.append(
+            {
+                "analyzer": vectorizer.analyzer,
+                "ngram_range": list(vectorizer.ngram_range),
+                "grams": grams,
             }
-            self.parts.append((vectorizer.build_analyzer(), table))
-            offset += size
+        )
+        offset += size
+    return {
+        "format": TABLES_FORMAT,
+        "intercepts": [float(b) for b in np.ravel(classifier.intercept_)],
+        "high": classes.index(HIGH),
+        "threshold": float(threshold),
+        "parts": parts,
+    }
 
-    def probability(self, view: str) -> float:
-        score = self.intercept
-        for analyze, table in self.parts:
-            counts: dict[str, int] = {}
-            for gram in analyze(view):
-                if gram in table:
-                    counts[gram] = counts.get(gram, 0) + 1
-            squares = dot = 0.0
-            for gram, count in counts.items():
-                idf, weighted = table[gram]
-                tf = 1.0 + math.log(count)  # sublinear_tf
-                squares += (tf * idf) ** 2
-                dot += tf * weighted
-            if squares:
-                score += dot / math.sqrt(squares)
-        return 1.0 / (1.0 + math.exp(-score))
+
+def _check_scorable(vectorizer: Any) -> None:
+    """The tables reproduce only what `RiskScorer` implements: fail at training, not later."""
+    supported = (
+        vectorizer.analyzer in (WORD, CHAR_WB)
+        and vectorizer.lowercase
+        and vectorizer.preprocessor is None
+        and vectorizer.tokenizer is None
+        and not vectorizer.strip_accents
+        and vectorizer.stop_words is None
+        and vectorizer.sublinear_tf
+        and vectorizer.use_idf
+        and vectorizer.norm == "l2"
+        and (vectorizer.analyzer != WORD or vectorizer.token_pattern == r"\S+")
+    )
+    if not supported:
+        raise ValueError(f"the risk scorer cannot reproduce {vectorizer!r}")
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -217,8 +250,8 @@ class LearnedRiskEscalation(GraphComponent):
             # NLU examples of these intents are high / none (the others say nothing)
             "high_intents": ["self_harm"],
             "none_intents": NONE_INTENTS,
-            "threshold": 0.8,
-            "C": 16.0,
+            "threshold": 0.7,
+            "C": 64.0,
             "word_ngrams": [1, 2],
             "char_ngrams": [2, 5],
         }
@@ -238,13 +271,14 @@ class LearnedRiskEscalation(GraphComponent):
         model_storage: ModelStorage,
         resource: Resource,
         model: Pipeline | None = None,
+        scorer: RiskScorer | None = None,
     ) -> None:
         self.config = {**self.get_default_config(), **config}
         self.threshold = float(self.config["threshold"])
         self._model_storage = model_storage
         self._resource = resource
         self.model = model
-        self._scorer = FastScorer(model) if model is not None else None
+        self._scorer = scorer
 
     @classmethod
     def create(
@@ -259,19 +293,24 @@ class LearnedRiskEscalation(GraphComponent):
     def train(self, training_data: TrainingData) -> Resource:
         """Fit on the configured data files and the intent-implied NLU examples."""
         cases = [c for path in resolve(self.config["data_files"]) for c in read_cases(path)]
-        texts, labels = training_pairs(
+        texts, levels = training_levels(
             cases,
             training_data.training_examples,
             self.config["high_intents"],
             self.config["none_intents"],
         )
-        if len(set(labels)) < 2:
+        if HIGH not in levels or set(levels) == {HIGH}:
             logger.warning("Risk data has high or non-high examples only: nothing to learn.")
             return self._resource
         self.model = build_model(self.config)
-        self.model.fit(texts, np.asarray(labels))
-        self._scorer = FastScorer(self.model)
+        self.model.fit(texts, np.asarray(levels))
+        tables = scorer_tables(self.model, self.threshold)
+        self._scorer = RiskScorer.from_tables(tables)
         save_model(self._model_storage, self._resource, MODEL_FILE, self.model)
+        # the tables score in Rasa, and in the gateway (no scikit-learn there), which reads
+        # them out of the model archive
+        with self._model_storage.write_to(self._resource) as directory:
+            (Path(directory) / TABLES_FILE).write_text(json.dumps(tables), encoding="utf-8")
         return self._resource
 
     @classmethod
@@ -284,9 +323,14 @@ class LearnedRiskEscalation(GraphComponent):
         **kwargs: Any,
     ) -> LearnedRiskEscalation:
         model = load_model(model_storage, resource, MODEL_FILE)
-        if model is None:
+        scorer = None
+        try:
+            with model_storage.read_from(resource) as directory:
+                tables = json.loads((Path(directory) / TABLES_FILE).read_text(encoding="utf-8"))
+            scorer = RiskScorer.from_tables(tables)
+        except (ValueError, FileNotFoundError):
             logger.warning("No trained risk model in the model; the lexicon decides alone.")
-        return cls(config, model_storage, resource, model)
+        return cls(config, model_storage, resource, model, scorer)
 
     def probability(self, text: Any) -> float | None:
         """P(high) of one text; None without a model or without words."""
@@ -319,7 +363,7 @@ class LearnedRiskEscalation(GraphComponent):
 
 def validate_by_writer(
     config: dict[str, Any] | None = None,
-    thresholds: Sequence[float] = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93),
+    thresholds: Sequence[float] = (0.5, 0.6, 0.7, 0.72, 0.75, 0.8, 0.85, 0.9),
 ) -> None:
     """Leave one writer out: for each writer's file, P(high) of their lines from a model
     trained on everything else (their lines out of the cases and of the implied NLU
@@ -334,14 +378,14 @@ def validate_by_writer(
     for held_out in writer_files():
         cases = [c for p in resolve(config["data_files"]) if p != held_out for c in read_cases(p)]
         examples = augment(load_training_data(exclude_writers={held_out.stem})).training_examples
-        views, labels = training_pairs(
+        views, levels = training_levels(
             cases, examples, config["high_intents"], config["none_intents"]
         )
-        model = build_model(config).fit(views, np.asarray(labels))
+        model = build_model(config).fit(views, np.asarray(levels))
         tested = read_cases(held_out)
         gold_all += [risk == HIGH for _, risk in tested]
         lexicon_all += [assess_risk(text).level == HIGH for text, _ in tested]
-        probability_all += list(model.predict_proba([risk_view(t) for t, _ in tested])[:, 1])
+        probability_all += list(high_probabilities(model, [risk_view(t) for t, _ in tested]))
         print(f"[by-writer] {held_out.stem} done", file=sys.stderr, flush=True)
     gold, lexicon = np.array(gold_all), np.array(lexicon_all)
     probability = np.array(probability_all)

@@ -17,10 +17,14 @@ from nlu.augment import augment
 from nlu.risk_model import (
     LearnedRiskEscalation,
     RiskDataError,
+    build_model,
+    high_probabilities,
     read_cases,
     resolve,
     risk_view,
+    scorer_tables,
 )
+from nlu.risk_scorer import TABLES_FILE, RiskScorer
 from nlu.train import load_training_data
 
 HIGH_TEXTS = [
@@ -84,6 +88,14 @@ def test_a_saved_and_loaded_model_raises_high_messages(small):
     message = _run(small, "em muốn chết", matches=["severe_distress"])
     assert message.get("risk") == "high"
     assert message.get("risk_matches") == ["severe_distress", "learned_risk"]
+
+
+def test_the_saved_model_carries_its_tables_for_the_gateway(small):
+    with small._model_storage.read_from(small._resource) as directory:
+        tables = json.loads((directory / TABLES_FILE).read_text(encoding="utf-8"))
+    assert tables["threshold"] == small.threshold
+    scorer = RiskScorer.from_tables(tables)
+    assert scorer.is_high(risk_view("em muốn chết")) and not scorer.is_high(risk_view("xin chào"))
 
 
 def test_it_reads_every_register(small):
@@ -182,8 +194,33 @@ def test_a_parse_stays_fast(packaged):
     assert p95 < 0.003, f"p95 {p95 * 1000:.2f} ms"
 
 
-def test_the_fast_scorer_agrees_with_the_pipeline(packaged):
+def test_the_tables_score_as_the_pipeline_does(packaged):
     for text in ["em muốn chết", "nong chet di duoc", "ck e đánh e quáaaa 😭", "xin chào"]:
         view = risk_view(text)
-        expected = packaged.model.predict_proba([view])[0][1]
+        expected = high_probabilities(packaged.model, [view])[0]
         assert packaged.probability(text) == pytest.approx(expected, abs=1e-9)
+
+
+def test_the_packaged_model_learns_the_three_levels(packaged):
+    classes = list(packaged.model.named_steps["classifier"].classes_)
+    assert sorted(classes) == sorted(["none", "elevated", "high"])
+
+
+@pytest.mark.parametrize(
+    "levels",
+    [("high", "none"), ("elevated", "high"), ("elevated", "high", "none")],
+)
+def test_the_exported_tables_are_exact_for_any_set_of_levels(levels):
+    """Binary fits (high as class 0 or 1) use the logistic, three levels the softmax; the
+    tables go through JSON, as they do into the model archive and out in the gateway."""
+    rows = [(t, "high") for t in HIGH_TEXTS] + [
+        (t, r if r in levels else levels[0]) for t, r in OTHER_TEXTS
+    ]
+    config = {**LearnedRiskEscalation.get_default_config(), "C": 4.0}
+    views = [risk_view(t) for t, _ in rows]
+    model = build_model(config).fit(views, [r for _, r in rows])
+    scorer = RiskScorer.from_tables(json.loads(json.dumps(scorer_tables(model, 0.7))))
+    for text in ["em muốn chết", "xin chào", "chồng tôi hay chửi tôi", "tôi mất ngủ, muốn chết"]:
+        view = risk_view(text)
+        expected = high_probabilities(model, [view])[0]
+        assert scorer.probability(view) == pytest.approx(expected, abs=1e-9)

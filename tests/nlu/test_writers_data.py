@@ -10,7 +10,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 from nlu.evaluate import REGISTERS
 from nlu.paths import BOT_DIR, WRITERS_DATA_DIR
-from nlu.risk_model import LEVELS, resolve, risk_view, training_pairs
+from nlu.risk_model import LEVELS, resolve, risk_view, training_levels, training_pairs
 from nlu.train import load_training_data, read_writer_examples, writer_files
 
 WRITERS = writer_files()
@@ -38,8 +38,11 @@ def test_writers_lines_are_part_of_the_training_data():
     without_a = load_training_data(exclude_writers={WRITERS[0].stem}).training_examples
     own = {m.get("text") for m in read_writer_examples(WRITERS[0])}
     assert own <= {m.get("text") for m in everything}
-    # some short lines ("Xin chào") are also in other files; the rest only come from here
-    assert len(own - {m.get("text") for m in without_a}) > 0.8 * len(own)
+    # short lines ("Xin chào") are in other writers' files too; the rest only come from here
+    others = {m.get("text") for path in WRITERS[1:] for m in read_writer_examples(path)}
+    only_here = own - others
+    assert len(only_here) > 0.5 * len(own)
+    assert len(only_here - {m.get("text") for m in without_a}) > 0.9 * len(only_here)
 
 
 def test_a_writer_line_keeps_intent_and_register(tmp_path):
@@ -80,3 +83,11 @@ def test_a_labelled_case_overrides_its_intents_implied_risk():
     ]
     views, labels = training_pairs([(text, "none")], examples, ["self_harm"], [])
     assert dict(zip(views, labels)) == {risk_view(text): 0, risk_view("tôi muốn chết"): 1}
+    views, levels = training_levels(
+        [(text, "none"), ("chồng tôi hay chửi tôi", "elevated")], examples, ["self_harm"], []
+    )
+    assert dict(zip(views, levels)) == {
+        risk_view(text): "none",
+        risk_view("chồng tôi hay chửi tôi"): "elevated",
+        risk_view("tôi muốn chết"): "high",
+    }
