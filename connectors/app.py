@@ -32,7 +32,6 @@ from connectors.staff import api as staff_api
 from connectors.staff import console as staff_console
 from hotline.db import make_engine, make_session_factory
 from hotline.settings import Settings
-from nlu.paths import MODEL_ARCHIVE
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +76,7 @@ def create_app(
                 factory,
                 http,
                 engine_http,
-                assess_risk or load_risk_assessor(settings.models_dir / MODEL_ARCHIVE),
+                assess_risk or load_risk_assessor(settings.model_archive),
             )
             app.state.gateway = gateway
             await gateway.start()

@@ -12,8 +12,9 @@ RUN mkdir -p hotline knowledge helpdesk actions connectors \
     && pip install -c constraints/app.txt -e . \
     && useradd --system --uid 1001 --home /app hotline
 
-# The code, and the data files it reads at start (the crisis text in bot/domain, nlu/ for
-# the gateway's risk detector). Installed in place, so that paths resolve under /app.
+# The code, and the data files it reads at start (the crisis text in bot/domain, nlu/ and
+# the trained model for the gateway's risk detector: the lexicon and the learned risk net
+# kept in the model). Installed in place, so that paths resolve under /app.
 COPY hotline hotline
 COPY knowledge knowledge
 COPY helpdesk helpdesk
@@ -21,6 +22,7 @@ COPY actions actions
 COPY connectors connectors
 COPY nlu nlu
 COPY bot/domain bot/domain
+COPY models/hotline.tar.gz models/hotline.tar.gz
 COPY migrations migrations
 COPY alembic.ini alembic.ini
 RUN mkdir -p var && chown hotline var

@@ -22,7 +22,6 @@ from honcho.manager import Manager
 from connectors.config import enabled_channels
 from hotline.rasa_env import rasa_env, rasa_python
 from hotline.settings import REPO_ROOT, Settings
-from nlu.paths import MODEL_ARCHIVE
 
 READY_TIMEOUT_SECONDS = 300
 
@@ -39,7 +38,7 @@ class Service:
 
 def model_file(settings: Settings) -> str:
     """The trained model `hotline run` serves, or a clear error."""
-    model = settings.models_dir / MODEL_ARCHIVE
+    model = settings.model_archive
     if not model.is_file():
         raise SystemExit("No trained model in models/. Train one first: make train")
     return str(model)

@@ -234,6 +234,12 @@ class Settings(BaseSettings):
                     )
         return self
 
+    @property
+    def model_archive(self) -> Path:
+        """The trained Rasa model `hotline run` serves and the gateway reads its risk net
+        from (the name `make train` gives it: `nlu.paths.MODEL_ARCHIVE`)."""
+        return self.models_dir / "hotline.tar.gz"
+
 
 def _looks_like_placeholder(value: str) -> bool:
     lowered = value.lower()
