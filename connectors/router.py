@@ -1,9 +1,11 @@
 """The one path every inbound message takes, whatever its channel.
 
-1. `accept`: score the risk, apply the sender's rate limit (never to `risk: high`), and
-   store the message with its conversation in one transaction. A re-delivered message
-   (same channel message id) is recognised here and answered once. Nothing else happens
-   before the message is stored: an accepted message is never lost.
+1. `accept`: apply the sender's rate limit (never to `risk: high`), and store the message
+   with its conversation in one transaction. A re-delivered message (same channel
+   message id) is recognised here and answered once. Nothing else happens before the
+   message is stored: an accepted message is never lost. The gateway scores the risk
+   (lexicon and learned net) only where it acts on the level itself: a sender over the
+   limit, a conversation with the staff, an outage; Rasa scores every message it parses.
 2. `process`: under the conversation's lock (turns and replies stay in order):
    - not text (a sticker, a photo): a polite request to write in words;
    - handed off (`waiting`, `assigned`): the bot stays silent and the message goes to
@@ -95,7 +97,9 @@ class Acceptance:
 
     inbound: Inbound
     outcome: str
-    risk: str
+    # None: not scored yet. A message for the bot is scored by Rasa; the gateway scores
+    # it only where it acts on the level itself (rate limit, staff, outage).
+    risk: str | None
     conversation_id: str | None = None
     message_id: int | None = None
     handoff_state: str = BOT
@@ -183,22 +187,24 @@ class Router:
                 inbound.channel_message_id,
             )
 
-        storing = asyncio.ensure_future(self._store.run_core(store))
-        try:
-            if risk is None:
-                # Scored while the worker thread writes: the two costs overlap.
-                risk = await self._risk(inbound.text)
-        finally:
-            stored = await storing
+        stored = await self._store.run_core(store)
         conversation_id, message_id = stored.conversation_id, stored.message_id
         if stored.duplicate:
             logger.info("conversation %s: re-delivered message dropped", conversation_id)
+        elif risk is None and stored.handoff_state != BOT:
+            risk = await self._risk(inbound.text)  # the staff's queue needs it now
         if risk == HIGH:
             logger.warning("conversation %s: message %s has risk high", conversation_id, message_id)
         return Acceptance(
             inbound, DUPLICATE if stored.duplicate else ACCEPTED, risk, conversation_id, message_id,
             stored.handoff_state, stored_text=stored_text, stored_at=stored.created_at.isoformat(),
         )  # fmt: skip
+
+    async def _scored(self, acceptance: Acceptance) -> str:
+        """The message's risk level, scored now if `accept` left it to Rasa."""
+        if acceptance.risk is not None:
+            return acceptance.risk
+        return await self._risk(acceptance.inbound.text)
 
     async def _risk(self, text: str) -> str:
         if not text.strip():
@@ -308,6 +314,7 @@ class Router:
         self, acceptance: Acceptance, conversation_id: str, state: str
     ) -> TurnResult:
         """A handed-off conversation: the message is for the staff; the bot stays silent."""
+        risk = await self._scored(acceptance)
         self._hub.publish(
             conversation_id,
             {
@@ -316,12 +323,12 @@ class Router:
                 "from": "person",
                 "text": acceptance.stored_text,
                 "at": acceptance.stored_at,
-                "risk": acceptance.risk,
+                "risk": risk,
             },
             sender_key=acceptance.inbound.key,
         )
         replies: list[Delivered] = []
-        if acceptance.risk == HIGH:
+        if risk == HIGH:
             await self._store.run(lambda s: _raise_to_urgent(s, conversation_id))
             if state == WAITING:
                 # Nobody has the conversation yet: the numbers cannot wait for a person.
@@ -343,15 +350,14 @@ class Router:
         self, acceptance: Acceptance, conversation_id: str, rasa_replies: list[Reply]
     ) -> TurnResult:
         """Rasa or the action server is down: emergency numbers, a ticket, staff."""
+        risk = await self._scored(acceptance)
         replies = list(rasa_replies)
-        if acceptance.risk == HIGH and not any(self._texts.crisis in r.text for r in replies):
+        if risk == HIGH and not any(self._texts.crisis in r.text for r in replies):
             replies.insert(0, Reply(self._texts.crisis))
         # The numbers go out first; the ticket can take the time a database takes.
         delivered = await self._outbound.deliver(conversation_id, replies)
         try:
-            code = await self._store.run(
-                lambda s: _open_outage_ticket(s, conversation_id, acceptance.risk)
-            )
+            code = await self._store.run(lambda s: _open_outage_ticket(s, conversation_id, risk))
             notice = self._texts.assistant_unavailable.format(ticket_code=code)
         except Exception:
             logger.exception("conversation %s: no ticket for the outage", conversation_id)
