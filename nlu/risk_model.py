@@ -25,7 +25,9 @@ weights favouring elevated as hard negatives, three levels unweighted, C=8, word
 of the accented normal form (alone, concatenated, averaged), a calibrated LinearSVC.
 
 Place it after `nlu.intent_risk.SelfHarmRiskEscalation`. It sets `risk` to `high` and
-appends `learned_risk` to `risk_matches` when P(high) >= `threshold`. Validate with
+appends `learned_risk` to `risk_matches` when P(high) >= `threshold`. The fitted model is
+kept in the Rasa model twice: the scikit-learn pipeline (for analysis and tests) and the
+plain tables `nlu.risk_scorer` scores with, here and in the gateway. Validate with
 
     python -m nlu.risk_model [--C 64]
 """
