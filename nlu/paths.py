@@ -19,6 +19,9 @@ BLIND4_HELDOUT_DIR = NLU_DIR / "data" / "heldout_blind4"
 # the fifth, written blind after seven more writers' data was added (2026-11-23, second
 # session of that day); measured once, at the end of that round
 BLIND5_HELDOUT_DIR = NLU_DIR / "data" / "heldout_blind5"
+# the sixth, written blind in the same session and NOT measured yet: kept out of
+# `nlu.evaluate.HELDOUT_SETS` until the next round measures it, once, at its end
+BLIND6_HELDOUT_DIR = NLU_DIR / "data" / "heldout_blind6"
 # training messages from independent writers, one JSON-lines file each ({text, intent,
 # register, risk}): they feed the intent classifier and the learned risk model
 WRITERS_DATA_DIR = NLU_DIR / "data" / "writers"
