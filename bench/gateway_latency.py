@@ -8,13 +8,14 @@ Usage:
         --rasa http://127.0.0.1:5005                          # measures a running assistant
     options: --conversations 1 20  --turns 15  --rounds 4  --think 1 3  --loads closed think
 
-Both paths get the same messages from conversations of their own. They never run at the
-same time (that would double the load on Rasa): at 1 conversation they take turns
-message by message, at 20 run by run (the order alternating), so that both meet the
-same moments of the machine. Each concurrency is measured under both load models of
-bench/loadgen.py: closed loop (the next message as soon as the reply is in: the worst
-case, and the sustained messages per second) and think time (a seeded random 1-3 s
-pause between a reply and the next message: what people in real conversations do).
+Both paths get the same messages from conversations of their own, and meet the same
+moments of the machine without doubling the load on Rasa: at 1 conversation they take
+turns message by message; at 20 in closed loop (the next message as soon as the reply is
+in: the worst case, and the sustained messages per second of each path alone) run by
+run, the order alternating; at 20 with think time (a seeded random 1-3 s pause between
+a reply and the next message: what people in real conversations do), each simulated
+person sends turn by turn through one path then the other, so that at every moment about
+half of the 20 conversations go through each path, under one and the same load.
 
 The messages are everyday ones the bot answers from its domain: the fastest turns Rasa
 has, so the hardest case for a relative figure (and no handoff: a handed-off
@@ -144,6 +145,38 @@ async def concurrent(
     return results
 
 
+async def interleaved(
+    sends: dict[str, Send], conversations: int, turns: int, think: tuple[float, float], seed: int
+) -> dict[str, LoadResult]:
+    """`conversations` people with think time, each alternating between the paths turn by
+    turn (a conversation of its own on each): both paths share every moment of the run."""
+    results = {name: LoadResult() for name in sends}
+    names = list(sends)
+    limits = httpx.Limits(max_connections=conversations + 5)
+
+    async def person(client: httpx.AsyncClient, number: int) -> None:
+        pause = random.Random(f"{seed}-{number}")
+        senders = {name: f"bench-{name}-{number}-{uuid.uuid4().hex[:6]}" for name in names}
+        await asyncio.sleep(pause.uniform(0, think[1]))  # people do not start in step
+        for turn in range(turns):
+            if turn:
+                await asyncio.sleep(pause.uniform(*think))
+            name = names[(number + turn) % len(names)]
+            text = MESSAGES[(number + turn) % len(MESSAGES)]
+            started = time.perf_counter()
+            await sends[name](client, senders[name], text)
+            results[name].by_kind.setdefault("message", []).append(
+                (time.perf_counter() - started) * 1000
+            )
+
+    started_all = time.perf_counter()
+    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+        await asyncio.gather(*(person(client, n) for n in range(conversations)))
+    for result in results.values():
+        result.seconds = time.perf_counter() - started_all
+    return results
+
+
 async def measure(rasa: str, gateway: str, args: argparse.Namespace) -> None:
     sends = {"rasa": direct(rasa), "gateway": through_gateway(gateway)}
     print(f"machine load before the runs: {load_average()}")
@@ -158,12 +191,18 @@ async def measure(rasa: str, gateway: str, args: argparse.Namespace) -> None:
             await run_load(send, scripts(conversations, 3, 0), think=None, tag="bench-warm")
         for load in args.loads:
             think = tuple(args.think) if load == "think" else None
-            turns = args.turns if think is None else max(3, args.turns // 2)
-            rounds = args.rounds if think is None else max(1, args.rounds // 2)
             if conversations == 1:
-                merged = await paired_single(sends, turns * 2, rounds, think, args.seed)  # type: ignore[arg-type]
+                # with think time, pairs are slow (2 s each): fewer rounds, as many samples
+                rounds = args.rounds if think is None else max(1, args.rounds // 2)
+                merged = await paired_single(sends, args.turns * 2, rounds, think, args.seed)  # type: ignore[arg-type]
+            elif think is None:
+                merged = await concurrent(
+                    sends, conversations, args.turns, args.rounds, None, args.seed
+                )
             else:
-                merged = await concurrent(sends, conversations, turns, rounds, think, args.seed)  # type: ignore[arg-type]
+                # each path gets half of every person's turns: twice the turns, same samples
+                turns = args.turns * args.rounds // 2
+                merged = await interleaved(sends, conversations, turns, think, args.seed)  # type: ignore[arg-type]
             name = label(conversations, think)  # type: ignore[arg-type]
             print(f"\n{name}")
             print(HEADER)
